@@ -1,0 +1,23 @@
+//! Database migrations of Xieshang.
+//!
+//! One migrator for SQLite (the embedded default) and PostgreSQL. Tables are
+//! declared with sea-query's schema builder so both backends get the same
+//! shape; PostgreSQL additionally gets row-level security (see [`rls`]).
+#![forbid(unsafe_code)]
+
+use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_tenants;
+pub mod rls;
+
+pub use sea_orm_migration::MigratorTrait;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_tenants::Migration)]
+    }
+}

@@ -1,0 +1,233 @@
+//! Layered configuration: built-in defaults → optional TOML file →
+//! `XIESHANG__…` environment variables (`__` separates levels, e.g.
+//! `XIESHANG__DATABASE__URL`) → command-line flags.
+//!
+//! Secrets (database URLs, the signing key, the bootstrap password) are
+//! `SecretString`s: `Debug` prints `[REDACTED]`, so a config dump in a log
+//! never carries them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+pub use figment::value::Value;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::PlatformError;
+
+/// Every service the binary can run, in start order.
+pub const ALL_SERVICES: &[&str] = &["tenants"];
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the gRPC server listens on.
+    pub listen: SocketAddr,
+    /// Services this process runs; empty means all of them.
+    pub services: Vec<String>,
+    /// Directory for the embedded SQLite database and the generated signing key.
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub bootstrap: BootstrapConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://path?mode=rwc` or `postgres://user@host/db`. Empty means the
+    /// embedded default, `sqlite://<data_dir>/xieshang.db`.
+    pub url: SecretString,
+    /// URL used to run migrations (a role that may create tables); defaults to `url`.
+    pub admin_url: Option<SecretString>,
+    /// PostgreSQL only: the role every connection switches to (`SET ROLE`), so
+    /// row-level security applies even when the login role could bypass it.
+    /// Empty disables the switch (the login role must then be a plain member).
+    pub app_role: String,
+    /// PostgreSQL pool size (SQLite always uses one connection; see [`crate::db`]).
+    pub max_connections: u32,
+    /// Run pending migrations at start-up.
+    pub auto_migrate: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HMAC key for access tokens (at least 32 bytes). Required with
+    /// PostgreSQL, where several replicas must share it; with SQLite a key is
+    /// generated into `<data_dir>/signing.key` on first start.
+    pub signing_key: Option<SecretString>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BootstrapConfig {
+    /// Username of the platform operator created on first start.
+    pub username: String,
+    /// Its password; when unset, a one-time password is generated and printed once.
+    pub password: Option<SecretString>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `human` (default) or `json`.
+    pub format: LogFormat,
+    /// `tracing` filter directives, e.g. `info,xieshang_tenants=debug`.
+    /// `RUST_LOG`, when set, wins.
+    pub filter: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            services: Vec::new(),
+            data_dir: PathBuf::from("data"),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            bootstrap: BootstrapConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from(""),
+            admin_url: None,
+            app_role: "xieshang_app".to_owned(),
+            max_connections: 10,
+            auto_migrate: true,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { signing_key: None, access_token_ttl_secs: 15 * 60, refresh_token_ttl_secs: 30 * 24 * 3600 }
+    }
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        Self { username: "operator".to_owned(), password: None }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Human, filter: "info".to_owned() }
+    }
+}
+
+impl Config {
+    /// Loads the layers. `file` is read if given (it must then exist);
+    /// `overrides` are the command-line flags, as `("database.url", value)`.
+    pub fn load(file: Option<&Path>, overrides: &[(&str, Value)]) -> Result<Self, PlatformError> {
+        let mut figment = Figment::new();
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(PlatformError::Config(format!("config file {} does not exist", file.display())));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Env::prefixed("XIESHANG__").split("__"));
+        for (key, value) in overrides {
+            figment = figment.merge((*key, value.clone()));
+        }
+        let mut config: Config = figment.extract().map_err(|e| PlatformError::Config(e.to_string()))?;
+        config.normalize()?;
+        Ok(config)
+    }
+
+    fn normalize(&mut self) -> Result<(), PlatformError> {
+        if self.database.url.expose_secret().is_empty() {
+            let path = self.data_dir.join("xieshang.db");
+            self.database.url = SecretString::from(format!("sqlite://{}?mode=rwc", path.display()));
+        }
+        for name in &self.services {
+            if !ALL_SERVICES.contains(&name.as_str()) {
+                return Err(PlatformError::Config(format!(
+                    "unknown service {name:?}; known services: {}",
+                    ALL_SERVICES.join(", ")
+                )));
+            }
+        }
+        if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_secs == 0 {
+            return Err(PlatformError::Config("auth token lifetimes must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// Whether this process runs `service`.
+    pub fn runs(&self, service: &str) -> bool {
+        self.services.is_empty() || self.services.iter().any(|s| s == service)
+    }
+}
+
+impl DatabaseConfig {
+    pub fn is_sqlite(&self) -> bool {
+        self.url.expose_secret().starts_with("sqlite:")
+    }
+
+    /// The URL with any password replaced, for logs.
+    pub fn redacted_url(&self) -> String {
+        redact(self.url.expose_secret())
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_platform() {
+        let config = Config::load(None, &[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:50051");
+        assert!(config.database.is_sqlite());
+        assert!(config.runs("tenants"));
+    }
+
+    #[test]
+    fn flags_override_and_unknown_services_are_rejected() {
+        let config = Config::load(None, &[("listen", Value::from("0.0.0.0:6000"))]).unwrap();
+        assert_eq!(config.listen.port(), 6000);
+        let err = Config::load(None, &[("services", Value::from(vec!["nonsense".to_owned()]))]);
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug_output() {
+        let config =
+            Config::load(None, &[("database.url", Value::from("postgres://app:hunter2@db/xieshang"))]).unwrap();
+        let dump = format!("{config:?}");
+        assert!(!dump.contains("hunter2"), "{dump}");
+        assert_eq!(config.database.redacted_url(), "postgres://app:***@db/xieshang");
+    }
+}

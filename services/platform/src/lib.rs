@@ -1,0 +1,25 @@
+//! The shared runtime kit every Xieshang service is built on.
+//!
+//! - [`config`]: layered configuration (defaults → file → `XIESHANG__…` → flags).
+//! - [`telemetry`]: logs, OpenTelemetry traces and per-RPC metrics.
+//! - [`db`]: connections, migrations and tenant-scoped transactions ([`db::Tx`]).
+//! - [`auth`]: access tokens, the interceptor and the [`auth::TenantContext`].
+//! - [`audit`]: the audit row every mutation writes in its transaction.
+//! - [`events`]: the transactional outbox, the event bus and its relay.
+//! - [`status`]: the building blocks every service's error → `tonic::Status` mapping uses.
+//! - [`page`]: page tokens and page sizes.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod events;
+pub mod ids;
+pub mod page;
+pub mod status;
+pub mod telemetry;
+pub mod time;
+
+mod error;
+pub use error::PlatformError;

@@ -1,0 +1,87 @@
+//! Command-line interface: `serve`, `migrate`, and the client commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use xieshang_platform::config::{Config, Value};
+
+#[derive(Debug, Parser)]
+#[command(name = "xieshang", version, about = "协商 — the platform CPPCC committees run on")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (every service, one process, SQLite under ./data by default).
+    Serve(ServerArgs),
+    /// Apply, roll back or list database migrations.
+    Migrate {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    #[command(flatten)]
+    Client(crate::client::ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the latest migrations.
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+/// Flags shared by the commands that open the database; each overrides the
+/// configuration file and `XIESHANG__…` variables.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "XIESHANG_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, e.g. 0.0.0.0:50051.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Database URL: sqlite://path?mode=rwc or postgres://user@host/db.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Directory for the embedded database and generated key.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Services to run, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub services: Vec<String>,
+    /// Log format: human or json.
+    #[arg(long)]
+    pub log_format: Option<String>,
+}
+
+impl ServerArgs {
+    pub fn load(&self) -> Result<Config, xieshang_platform::PlatformError> {
+        let mut overrides: Vec<(&str, Value)> = Vec::new();
+        if let Some(v) = &self.listen {
+            overrides.push(("listen", Value::from(v.clone())));
+        }
+        if let Some(v) = &self.database {
+            overrides.push(("database.url", Value::from(v.clone())));
+        }
+        if let Some(v) = &self.data_dir {
+            overrides.push(("data_dir", Value::from(v.display().to_string())));
+        }
+        if !self.services.is_empty() {
+            overrides.push(("services", Value::from(self.services.clone())));
+        }
+        if let Some(v) = &self.log_format {
+            overrides.push(("log.format", Value::from(v.clone())));
+        }
+        Config::load(self.config.as_deref(), &overrides)
+    }
+}

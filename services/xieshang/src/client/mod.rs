@@ -1,0 +1,315 @@
+//! The command-line client of Xieshang: `login`, `logout`, `whoami`,
+//! `committees …`, `users …` and `demo`, all speaking gRPC to a running
+//! `xieshang serve`.
+//!
+//! # Embedding in the binary
+//!
+//! Declare the module in the library (`pub mod client;` in `src/lib.rs`) and
+//! flatten [`ClientCommand`] into the binary's subcommand enum, so that the
+//! client commands sit at the top level (`xieshang login`, `xieshang committees
+//! tree`, …):
+//!
+//! ```ignore
+//! #[derive(clap::Parser)]
+//! struct Cli {
+//!     #[command(subcommand)]
+//!     command: Command,
+//! }
+//!
+//! #[derive(clap::Subcommand)]
+//! enum Command {
+//!     Serve(ServeArgs),
+//!     Migrate(MigrateArgs),
+//!     #[command(flatten)]
+//!     Client(xieshang::client::ClientCommand),
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> anyhow::Result<()> {
+//!     match Cli::parse().command {
+//!         Command::Serve(args) => serve(args).await,
+//!         Command::Migrate(args) => migrate(args).await,
+//!         Command::Client(cmd) => xieshang::client::run(cmd, &mut std::io::stdout()).await,
+//!     }
+//! }
+//! ```
+//!
+//! The binary must not define its own `login`, `logout`, `whoami`,
+//! `committees`, `users` or `demo` subcommands, nor top-level global arguments
+//! named `server`, `json` or `session_file`: every client subcommand carries its
+//! own [`ClientArgs`] (`--server`, `--json`, `--session-file`, accepted anywhere
+//! after the subcommand name, e.g. `xieshang committees tree --json`).
+//!
+//! [`run`] writes results to `out` and returns an [`anyhow::Error`] with a
+//! human sentence on failure; the binary prints it and exits non-zero. Password
+//! prompts go to the terminal, never to `out`; warnings go to stderr.
+//!
+//! The future returned by [`run`] is `Send`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Calls one RPC through an [`api::Api`] with the stored session's bearer
+/// token, refreshing the tokens once on UNAUTHENTICATED:
+/// `rpc!(api, CommitteeServiceClient, get_committee, GetCommitteeRequest { .. })`.
+/// Evaluates to `Result<Response, api::ApiError>`.
+macro_rules! rpc {
+    ($api:expr, $client:ident, $method:ident, $request:expr) => {
+        $api.call($request, |channel, request| async move { $client::new(channel).$method(request).await })
+    };
+}
+
+mod api;
+mod auth;
+mod committees;
+mod demo;
+mod names;
+mod render;
+mod session;
+mod users;
+
+/// Where the client commands write their results.
+pub type Out<'a> = &'a mut (dyn Write + Send);
+
+/// Options shared by every client command.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClientArgs {
+    /// Address of the Xieshang server [default: the signed-in session's server,
+    /// else http://127.0.0.1:50051]
+    #[arg(long, env = "XIESHANG_SERVER", global = true, value_name = "URL")]
+    pub server: Option<String>,
+
+    /// Print JSON instead of tables and sentences
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// File holding the signed-in session [default: <config dir>/xieshang/session.json]
+    #[arg(long, env = "XIESHANG_SESSION_FILE", global = true, value_name = "PATH")]
+    pub session_file: Option<PathBuf>,
+}
+
+/// The client commands. Flatten this into the binary's subcommand enum.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ClientCommand {
+    /// Sign in and store the session (tokens) for the other commands
+    Login(LoginArgs),
+    /// Sign out: revoke the session on the server and delete the stored one
+    Logout(SimpleArgs),
+    /// Show who is signed in, and in which committee
+    Whoami(SimpleArgs),
+    /// Committees (tenants) and their province → city → county tree
+    Committees(CommitteesArgs),
+    /// User accounts and roles of a committee
+    Users(UsersArgs),
+    /// Load a demo data set (Hebei, Zhejiang, Shaanxi) through the API;
+    /// needs a platform operator's session. Safe to run again.
+    Demo(DemoArgs),
+}
+
+/// A command with nothing but the common options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimpleArgs {
+    #[command(flatten)]
+    pub common: ClientArgs,
+}
+
+/// `xieshang login`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub common: ClientArgs,
+
+    /// Division code of your committee, e.g. 130528; omit for platform operators
+    #[arg(long, value_name = "CODE")]
+    pub committee: Option<String>,
+
+    /// Your user name
+    #[arg(long, short = 'u')]
+    pub username: String,
+
+    /// Your password [default: asked on the terminal]
+    #[arg(long, env = "XIESHANG_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+
+    /// New password to set when the current one is a one-time password
+    /// (at least 10 characters) [default: asked on the terminal]
+    #[arg(long, env = "XIESHANG_NEW_PASSWORD", hide_env_values = true)]
+    pub new_password: Option<String>,
+}
+
+/// `xieshang committees …`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommitteesArgs {
+    #[command(flatten)]
+    pub common: ClientArgs,
+
+    #[command(subcommand)]
+    pub command: CommitteesCommand,
+}
+
+/// The `committees` subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum CommitteesCommand {
+    /// Print the committee tree below CODE, or below every visible province
+    Tree {
+        /// Division code of the root, e.g. 130000
+        code: Option<String>,
+    },
+    /// List visible committees as a table
+    List {
+        /// Only committees of this level: provincial, city or county
+        #[arg(long, value_parser = names::parse_level)]
+        level: Option<xieshang_proto::common::v1::CommitteeLevel>,
+        /// Only direct children of the committee with this code
+        #[arg(long, value_name = "CODE")]
+        parent: Option<String>,
+        /// Only committees whose name contains this text
+        #[arg(long, value_name = "TEXT")]
+        name: Option<String>,
+    },
+    /// Show one committee
+    Get {
+        /// Division code, e.g. 130528
+        code: String,
+    },
+    /// Create a committee
+    Create {
+        /// GB/T 2260 six-digit division code, e.g. 130528
+        #[arg(long)]
+        code: String,
+        /// Name, e.g. 宁晋县政协 (2-40 characters)
+        #[arg(long)]
+        name: String,
+        /// provincial, city or county
+        #[arg(long, value_parser = names::parse_level)]
+        level: xieshang_proto::common::v1::CommitteeLevel,
+        /// Division code of the parent (required for cities and counties)
+        #[arg(long, value_name = "CODE")]
+        parent: Option<String>,
+        /// Office address
+        #[arg(long)]
+        office_address: Option<String>,
+        /// Office telephone
+        #[arg(long)]
+        office_phone: Option<String>,
+    },
+    /// Suspend a committee: its users can no longer sign in
+    Suspend {
+        /// Division code
+        code: String,
+        /// Why (kept in the audit log)
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reactivate a suspended committee
+    Reactivate {
+        /// Division code
+        code: String,
+    },
+}
+
+/// `xieshang users …`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UsersArgs {
+    #[command(flatten)]
+    pub common: ClientArgs,
+
+    #[command(subcommand)]
+    pub command: UsersCommand,
+}
+
+/// The `users` subcommands.
+///
+/// Roles are written operator, admin, staff, member, judge or handling-unit
+/// (case-insensitive).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum UsersCommand {
+    /// List a committee's users
+    List {
+        /// Division code of the committee [default: your own committee; a
+        /// platform operator without it lists the platform operators]
+        #[arg(long, value_name = "CODE")]
+        committee: Option<String>,
+        /// Only users holding this role
+        #[arg(long, value_parser = names::parse_role)]
+        role: Option<xieshang_proto::common::v1::Role>,
+        /// Include disabled users
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show one user
+    Get {
+        /// User id
+        #[arg(long)]
+        id: String,
+    },
+    /// Create a user; prints the one-time password when none is given
+    Create {
+        /// Division code of the user's committee [default: your own committee;
+        /// a platform operator without it creates a platform operator]
+        #[arg(long, value_name = "CODE")]
+        committee: Option<String>,
+        /// Sign-in name: 3-32 letters, digits, '.', '_' or '-'
+        #[arg(long)]
+        username: String,
+        /// Name shown to people, e.g. 张建国
+        #[arg(long = "name", value_name = "DISPLAY_NAME")]
+        display_name: String,
+        /// Role; repeat for several
+        #[arg(long = "role", required = true, value_parser = names::parse_role)]
+        roles: Vec<xieshang_proto::common::v1::Role>,
+        /// Initial password (at least 10 characters) [default: a generated one-time password]
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Replace a user's roles
+    SetRoles {
+        /// User id
+        #[arg(long)]
+        id: String,
+        /// Role; repeat for several
+        #[arg(long = "role", required = true, value_parser = names::parse_role)]
+        roles: Vec<xieshang_proto::common::v1::Role>,
+    },
+    /// Disable a user: sign-in stops working and open sessions are revoked
+    Disable {
+        /// User id
+        #[arg(long)]
+        id: String,
+    },
+    /// Enable a disabled user
+    Enable {
+        /// User id
+        #[arg(long)]
+        id: String,
+    },
+    /// Set a new one-time password (printed) and revoke the user's sessions
+    ResetPassword {
+        /// User id
+        #[arg(long)]
+        id: String,
+    },
+}
+
+/// `xieshang demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub common: ClientArgs,
+
+    /// Text appended to every demo password (Xieshang-<code>-<username><suffix>)
+    #[arg(long, default_value = "", env = "XIESHANG_DEMO_PASSWORD_SUFFIX")]
+    pub password_suffix: String,
+}
+
+/// Runs one client command, writing its results to `out`.
+pub async fn run(cmd: ClientCommand, out: Out<'_>) -> anyhow::Result<()> {
+    match cmd {
+        ClientCommand::Login(args) => auth::login(args, out).await,
+        ClientCommand::Logout(args) => auth::logout(args.common, out).await,
+        ClientCommand::Whoami(args) => auth::whoami(args.common, out).await,
+        ClientCommand::Committees(args) => committees::run(args, out).await,
+        ClientCommand::Users(args) => users::run(args, out).await,
+        ClientCommand::Demo(args) => demo::run(args, out).await,
+    }
+}

@@ -1,0 +1,13 @@
+//! The `xieshang` binary's library: everything but `main`, so that tests
+//! start the very server the binary starts.
+//!
+//! - [`app`]: assembling and running the server.
+//! - [`cli`]: command-line parsing.
+//! - [`run`]: what each command does.
+//! - [`client`]: the gRPC client commands (`login`, `committees`, `users`, `demo`).
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod client;
+pub mod run;

@@ -1,0 +1,12 @@
+//! End-to-end suite: every test starts the real server on loopback (see
+//! `xieshang_tests::spawn_app`) and speaks gRPC to it. One binary, so the
+//! suite links once.
+
+mod audit_and_events;
+mod auth;
+mod cli;
+mod committees;
+mod isolation;
+mod rls;
+mod serving;
+mod terms;
