@@ -8,7 +8,9 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_tenants;
+mod m20261123_000001_proposals;
 pub mod rls;
+mod schema;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -18,6 +20,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_tenants::Migration)]
+        vec![Box::new(m20261122_000001_tenants::Migration), Box::new(m20261123_000001_proposals::Migration)]
     }
 }

@@ -5,49 +5,10 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::rls;
+use crate::schema::{col, committee_id, created_at, fk_committee, id, index, updated_at};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-/// `id uuid primary key`
-fn id() -> ColumnDef {
-    ColumnDef::new("id").uuid().not_null().primary_key().take()
-}
-
-fn col(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-}
-
-fn created_at() -> ColumnDef {
-    col("created_at").timestamp_with_time_zone().not_null().take()
-}
-
-fn updated_at() -> ColumnDef {
-    col("updated_at").timestamp_with_time_zone().not_null().take()
-}
-
-/// Nullable owning committee: null means the row belongs to the platform.
-fn committee_id() -> ColumnDef {
-    col("committee_id").uuid().null().take()
-}
-
-fn fk_committee(table: &'static str, column: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{column}"))
-        .from(table, column)
-        .to("committees", "id")
-        .on_delete(ForeignKeyAction::Restrict)
-        .take()
-}
-
-fn index(table: &'static str, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut stmt = Index::create();
-    stmt.name(name).table(table);
-    for c in cols {
-        stmt.col(*c);
-    }
-    stmt.take()
-}
 
 const TENANT_TABLES: &[&str] =
     &["terms", "plenary_sessions", "users", "user_roles", "auth_sessions", "audit_log", "outbox"];

@@ -24,5 +24,11 @@ pub mod tenants {
     }
 }
 
+pub mod proposals {
+    pub mod v1 {
+        tonic::include_proto!("xieshang.proposals.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every contract, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/xieshang_descriptor.bin"));

@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod committees;
 mod isolation;
+mod proposals;
 mod rls;
 mod serving;
 mod terms;

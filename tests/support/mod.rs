@@ -4,6 +4,7 @@
 //! The backend comes from `XIESHANG_TEST_BACKEND`: `sqlite` (default; a file
 //! in a temporary directory) or `postgres` (a new database per test on
 //! `XIESHANG_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/test`).
+#![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

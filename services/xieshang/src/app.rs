@@ -92,6 +92,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             health.set_service_status(*name, ServingStatus::Serving).await;
         }
     }
+    if config.runs("proposals") {
+        let proposals = xieshang_proposals::ProposalsService::new(db.clone());
+        proposals.add_to(&mut routes, auth.clone());
+        for name in xieshang_proposals::SERVICE_NAMES {
+            health.set_service_status(*name, ServingStatus::Serving).await;
+        }
+    }
     health.set_service_status("", ServingStatus::Serving).await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()

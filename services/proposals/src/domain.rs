@@ -1,0 +1,570 @@
+//! Plain proposal types and the lifecycle as an explicit state machine.
+//! Unit-tested without a database; nothing here knows protobuf or sea-orm.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+use xieshang_platform::ids::{CommitteeId, UserId};
+
+/// Where a proposal is in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProposalState {
+    Draft,
+    Submitted,
+    Withdrawn,
+    Filed,
+    Declined,
+    Merged,
+    /// Assigned; awaiting the units' contact with the proposer.
+    Assigned,
+    /// A unit objected; staff assign again.
+    AwaitingReassignment,
+    /// Contacted; being handled.
+    Handling,
+    /// Replied; awaiting the proposer's rating.
+    Replied,
+    Closed,
+}
+
+impl ProposalState {
+    pub const ALL: [ProposalState; 11] = [
+        Self::Draft,
+        Self::Submitted,
+        Self::Withdrawn,
+        Self::Filed,
+        Self::Declined,
+        Self::Merged,
+        Self::Assigned,
+        Self::AwaitingReassignment,
+        Self::Handling,
+        Self::Replied,
+        Self::Closed,
+    ];
+
+    /// The stored and displayed name, e.g. "FILED".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "DRAFT",
+            Self::Submitted => "SUBMITTED",
+            Self::Withdrawn => "WITHDRAWN",
+            Self::Filed => "FILED",
+            Self::Declined => "DECLINED",
+            Self::Merged => "MERGED",
+            Self::Assigned => "ASSIGNED",
+            Self::AwaitingReassignment => "AWAITING_REASSIGNMENT",
+            Self::Handling => "HANDLING",
+            Self::Replied => "REPLIED",
+            Self::Closed => "CLOSED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for ProposalState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What someone does to a proposal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Edit,
+    ConfirmCoSignature,
+    Submit,
+    Withdraw,
+    File,
+    Decline,
+    /// Merged away into another proposal.
+    Merge,
+    /// Another proposal is merged into this one (it stays as it is).
+    AbsorbMerge,
+    MarkKey,
+    Assign,
+    Object,
+    Contact,
+    /// A reply; `last` when no other unit still owes one.
+    Reply {
+        last: bool,
+    },
+    Extend,
+    /// The proposer's rating; `dissatisfied` when either rating is.
+    Rate {
+        dissatisfied: bool,
+    },
+}
+
+impl Action {
+    /// The states the action is allowed in, for refusals' messages.
+    fn allowed(self) -> &'static [ProposalState] {
+        use ProposalState::*;
+        match self {
+            Action::Edit | Action::ConfirmCoSignature | Action::Submit => &[Draft],
+            Action::Withdraw => &[Draft, Submitted],
+            Action::File | Action::Decline => &[Submitted],
+            Action::Merge | Action::AbsorbMerge => &[Submitted, Filed],
+            Action::MarkKey => &[Filed, Assigned, AwaitingReassignment, Handling, Replied],
+            Action::Assign => &[Filed, AwaitingReassignment],
+            Action::Object => &[Assigned],
+            Action::Contact => &[Assigned, Handling],
+            Action::Reply { .. } => &[Handling],
+            Action::Extend => &[Assigned, Handling],
+            Action::Rate { .. } => &[Replied],
+        }
+    }
+
+    /// A verb for messages: "filed", "assigned", …
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Edit => "edited",
+            Action::ConfirmCoSignature => "co-signed",
+            Action::Submit => "submitted",
+            Action::Withdraw => "withdrawn",
+            Action::File => "filed",
+            Action::Decline => "declined",
+            Action::Merge => "merged into another",
+            Action::AbsorbMerge => "merged into",
+            Action::MarkKey => "marked as a key proposal",
+            Action::Assign => "assigned",
+            Action::Object => "objected to",
+            Action::Contact => "contacted about",
+            Action::Reply { .. } => "replied to",
+            Action::Extend => "given a later deadline",
+            Action::Rate { .. } => "rated",
+        }
+    }
+}
+
+/// A transition the state machine does not allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub state: ProposalState,
+    pub action: Action,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let allowed: Vec<&str> = self.action.allowed().iter().map(|s| s.as_str()).collect();
+        write!(f, "proposal is {}; only a {} proposal can be {}", self.state, allowed.join(" or "), self.action.verb())
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The lifecycle: the state after `action`, or why it is refused.
+pub fn apply(state: ProposalState, action: Action) -> Result<ProposalState, Refused> {
+    use ProposalState::*;
+    if !action.allowed().contains(&state) {
+        return Err(Refused { state, action });
+    }
+    Ok(match action {
+        Action::Edit | Action::ConfirmCoSignature | Action::MarkKey | Action::AbsorbMerge | Action::Extend => state,
+        Action::Submit => Submitted,
+        Action::Withdraw => Withdrawn,
+        Action::File => Filed,
+        Action::Decline => Declined,
+        Action::Merge => Merged,
+        Action::Assign => Assigned,
+        Action::Object => AwaitingReassignment,
+        Action::Contact => Handling,
+        Action::Reply { last: true } => Replied,
+        Action::Reply { last: false } => Handling,
+        Action::Rate { dissatisfied: true } => Handling,
+        Action::Rate { dissatisfied: false } => Closed,
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Individual = 1,
+    Joint = 2,
+    Collective = 3,
+}
+
+impl Kind {
+    pub fn from_i16(v: i16) -> Option<Self> {
+        match v {
+            1 => Some(Self::Individual),
+            2 => Some(Self::Joint),
+            3 => Some(Self::Collective),
+            _ => None,
+        }
+    }
+}
+
+/// Subject areas; stored as their protobuf numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Category {
+    Economic = 1,
+    Political = 2,
+    Cultural = 3,
+    Social = 4,
+    Ecological = 5,
+    Other = 6,
+}
+
+impl Category {
+    pub fn from_i16(v: i16) -> Option<Self> {
+        match v {
+            1 => Some(Self::Economic),
+            2 => Some(Self::Political),
+            3 => Some(Self::Cultural),
+            4 => Some(Self::Social),
+            5 => Some(Self::Ecological),
+            6 => Some(Self::Other),
+            _ => None,
+        }
+    }
+
+    /// The name events carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Economic => "经济建设",
+            Self::Political => "政治建设",
+            Self::Cultural => "文化建设",
+            Self::Social => "社会建设",
+            Self::Ecological => "生态文明",
+            Self::Other => "其他",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnitRole {
+    Lead = 1,
+    Co = 2,
+    Separate = 3,
+}
+
+impl UnitRole {
+    pub fn from_i16(v: i16) -> Option<Self> {
+        match v {
+            1 => Some(Self::Lead),
+            2 => Some(Self::Co),
+            3 => Some(Self::Separate),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyClass {
+    A = 1,
+    B = 2,
+    C = 3,
+}
+
+impl ReplyClass {
+    pub fn from_i16(v: i16) -> Option<Self> {
+        match v {
+            1 => Some(Self::A),
+            2 => Some(Self::B),
+            3 => Some(Self::C),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::A => "A",
+            Self::B => "B",
+            Self::C => "C",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rating {
+    Satisfied = 1,
+    BasicallySatisfied = 2,
+    Dissatisfied = 3,
+}
+
+impl Rating {
+    pub fn from_i16(v: i16) -> Option<Self> {
+        match v {
+            1 => Some(Self::Satisfied),
+            2 => Some(Self::BasicallySatisfied),
+            3 => Some(Self::Dissatisfied),
+            _ => None,
+        }
+    }
+
+    /// The name events carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Satisfied => "satisfied",
+            Self::BasicallySatisfied => "basically_satisfied",
+            Self::Dissatisfied => "dissatisfied",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conversion {
+    None = 1,
+    SocialConditionsInformation = 2,
+    Letter = 3,
+}
+
+impl Conversion {
+    pub fn from_i16(v: i16) -> Option<Self> {
+        match v {
+            1 => Some(Self::None),
+            2 => Some(Self::SocialConditionsInformation),
+            3 => Some(Self::Letter),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoSignature {
+    pub user_id: UserId,
+    pub confirmed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssignedUnit {
+    pub user_id: UserId,
+    pub role: UnitRole,
+    pub contact_date: Option<NaiveDate>,
+    pub contact_note: String,
+    pub reply_class: Option<ReplyClass>,
+    pub reply_text: String,
+    pub replied_at: Option<DateTime<Utc>>,
+    pub on_time: bool,
+}
+
+/// A proposal as the service hands it out.
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    pub id: Uuid,
+    pub committee_id: CommitteeId,
+    pub kind: Kind,
+    pub title: String,
+    pub body: String,
+    pub category: Category,
+    pub proposer: UserId,
+    pub co_signers: Vec<CoSignature>,
+    pub sponsor: String,
+    pub state: ProposalState,
+    pub number: Option<i32>,
+    pub term_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
+    pub key: bool,
+    pub supervising_leader: String,
+    pub decline_reason: String,
+    pub conversion: Option<Conversion>,
+    pub merged_into: Option<Uuid>,
+    pub units: Vec<AssignedUnit>,
+    pub assign_date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub deadline_extended: bool,
+    pub rehandle_count: i32,
+    pub process_rating: Option<Rating>,
+    pub result_rating: Option<Rating>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+impl Proposal {
+    /// User ids of the proposer and co-signers, the proposer first.
+    pub fn proposer_ids(&self) -> Vec<UserId> {
+        std::iter::once(self.proposer).chain(self.co_signers.iter().map(|c| c.user_id)).collect()
+    }
+}
+
+/// Per-committee deadlines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub objection_window_days: i32,
+    pub co_unit_opinion_months: i32,
+    pub reply_window_months: i32,
+    pub version: i32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { objection_window_days: 10, co_unit_opinion_months: 1, reply_window_months: 3, version: 0 }
+    }
+}
+
+pub const TITLE_MAX: usize = 100;
+pub const BODY_MAX: usize = 20_000;
+pub const SHORT_TEXT_MAX: usize = 500;
+pub const NAME_MAX: usize = 100;
+
+/// A required text of at most `max` characters, trimmed.
+pub fn required_text(value: &str, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() {
+        Err("is required".into())
+    } else if v.chars().count() > max {
+        Err(format!("must be at most {max} characters"))
+    } else {
+        Ok(v.to_owned())
+    }
+}
+
+/// An optional text of at most `max` characters, trimmed.
+pub fn optional_text(value: &str, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    if v.chars().count() > max { Err(format!("must be at most {max} characters")) } else { Ok(v.to_owned()) }
+}
+
+/// Etags are the row version, quoted.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// Today in China Standard Time, where committees work.
+pub fn today() -> NaiveDate {
+    (Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// `date` plus `months` calendar months (clamped to the month's end).
+pub fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
+    date.checked_add_months(chrono::Months::new(months.max(0) as u32)).unwrap_or(date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProposalState::*;
+    use super::*;
+
+    const ACTIONS: [Action; 17] = [
+        Action::Edit,
+        Action::ConfirmCoSignature,
+        Action::Submit,
+        Action::Withdraw,
+        Action::File,
+        Action::Decline,
+        Action::Merge,
+        Action::AbsorbMerge,
+        Action::MarkKey,
+        Action::Assign,
+        Action::Object,
+        Action::Contact,
+        Action::Reply { last: true },
+        Action::Reply { last: false },
+        Action::Extend,
+        Action::Rate { dissatisfied: true },
+        Action::Rate { dissatisfied: false },
+    ];
+
+    /// Every allowed transition, and nothing else.
+    fn expected(state: ProposalState, action: Action) -> Option<ProposalState> {
+        Some(match (state, action) {
+            (Draft, Action::Edit | Action::ConfirmCoSignature) => Draft,
+            (Draft, Action::Submit) => Submitted,
+            (Draft | Submitted, Action::Withdraw) => Withdrawn,
+            (Submitted, Action::File) => Filed,
+            (Submitted, Action::Decline) => Declined,
+            (Submitted | Filed, Action::Merge) => Merged,
+            (Submitted, Action::AbsorbMerge) => Submitted,
+            (Filed, Action::AbsorbMerge) => Filed,
+            (s @ (Filed | Assigned | AwaitingReassignment | Handling | Replied), Action::MarkKey) => s,
+            (Filed | AwaitingReassignment, Action::Assign) => Assigned,
+            (Assigned, Action::Object) => AwaitingReassignment,
+            (Assigned | Handling, Action::Contact) => Handling,
+            (Handling, Action::Reply { last: true }) => Replied,
+            (Handling, Action::Reply { last: false }) => Handling,
+            (s @ (Assigned | Handling), Action::Extend) => s,
+            (Replied, Action::Rate { dissatisfied: true }) => Handling,
+            (Replied, Action::Rate { dissatisfied: false }) => Closed,
+            _ => return None,
+        })
+    }
+
+    #[test]
+    fn every_allowed_and_refused_transition() {
+        let mut allowed = 0;
+        for state in ProposalState::ALL {
+            for action in ACTIONS {
+                match (apply(state, action), expected(state, action)) {
+                    (Ok(next), Some(want)) => {
+                        assert_eq!(next, want, "{state} + {action:?}");
+                        allowed += 1;
+                    }
+                    (Err(refused), None) => {
+                        assert_eq!(refused.state, state);
+                        assert!(refused.to_string().starts_with(&format!("proposal is {state};")), "{refused}");
+                    }
+                    (got, want) => panic!("{state} + {action:?}: got {got:?}, expected {want:?}"),
+                }
+            }
+        }
+        assert_eq!(allowed, 27);
+    }
+
+    #[test]
+    fn the_happy_path_ends_closed() {
+        let path = [
+            Action::Edit,
+            Action::ConfirmCoSignature,
+            Action::Submit,
+            Action::File,
+            Action::MarkKey,
+            Action::Assign,
+            Action::Contact,
+            Action::Reply { last: true },
+            Action::Rate { dissatisfied: true },
+            Action::Reply { last: true },
+            Action::Rate { dissatisfied: false },
+        ];
+        let end = path.into_iter().try_fold(Draft, apply).unwrap();
+        assert_eq!(end, Closed);
+    }
+
+    #[test]
+    fn objection_leads_back_to_assignment() {
+        let s = [Action::Assign, Action::Object, Action::Assign].into_iter().try_fold(Filed, apply).unwrap();
+        assert_eq!(s, Assigned);
+    }
+
+    #[test]
+    fn refusals_name_the_current_state() {
+        let refused = apply(Filed, Action::File).unwrap_err();
+        assert_eq!(refused.to_string(), "proposal is FILED; only a SUBMITTED proposal can be filed");
+        let refused = apply(Submitted, Action::Edit).unwrap_err();
+        assert_eq!(refused.to_string(), "proposal is SUBMITTED; only a DRAFT proposal can be edited");
+        assert!(apply(Closed, Action::Rate { dissatisfied: true }).is_err());
+    }
+
+    #[test]
+    fn final_states_allow_nothing_but_nothing() {
+        for state in [Withdrawn, Declined, Merged, Closed] {
+            for action in ACTIONS {
+                assert!(apply(state, action).is_err(), "{state} + {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn states_round_trip_their_names() {
+        for s in ProposalState::ALL {
+            assert_eq!(ProposalState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(ProposalState::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn texts_are_checked_in_characters() {
+        assert!(required_text(&"盐".repeat(100), TITLE_MAX).is_ok());
+        assert!(required_text(&"盐".repeat(101), TITLE_MAX).is_err());
+        assert_eq!(required_text("  ", TITLE_MAX).unwrap_err(), "is required");
+    }
+
+    #[test]
+    fn deadlines_add_calendar_months() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert_eq!(add_months(d, 3), NaiveDate::from_ymd_opt(2027, 2, 28).unwrap());
+    }
+}

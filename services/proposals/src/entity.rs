@@ -1,0 +1,118 @@
+//! sea-orm entities: the tables as stored. Only `store` uses them.
+//!
+//! `committee`, `term`, `plenary_session` and `user_role` are small read-only
+//! views of the tenants service's tables (same database, same tenant scope).
+//! In distributed mode they become a replica fed by the tenants' events
+//! (CommitteeCreated, TermOpened, PlenarySessionOpened, UserRolesChanged).
+
+macro_rules! entity {
+    ($name:ident, $table:literal, { $($body:tt)* }) => {
+        pub mod $name {
+            use sea_orm::entity::prelude::*;
+
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = $table)]
+            pub struct Model { $($body)* }
+
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
+entity!(proposal, "proposals", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub kind: i16,
+    pub title: String,
+    pub body: String,
+    pub category: i16,
+    pub proposer_user_id: Uuid,
+    pub sponsor: String,
+    pub state: String,
+    pub number: Option<i32>,
+    pub term_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
+    pub key: bool,
+    pub supervising_leader: String,
+    pub decline_reason: String,
+    pub conversion: i16,
+    pub merged_into: Option<Uuid>,
+    pub assignment_mode: i16,
+    pub assign_date: Option<Date>,
+    pub due_date: Option<Date>,
+    pub deadline_extended: bool,
+    pub rehandle_count: i32,
+    pub process_rating: i16,
+    pub result_rating: i16,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub submitted_at: Option<DateTimeUtc>,
+});
+
+entity!(co_signer, "proposal_co_signers", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub proposal_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: Uuid,
+    pub committee_id: Uuid,
+    pub confirmed: bool,
+});
+
+entity!(unit, "proposal_units", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub proposal_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub unit_user_id: Uuid,
+    pub committee_id: Uuid,
+    pub role: i16,
+    pub contact_date: Option<Date>,
+    pub contact_note: String,
+    pub reply_class: i16,
+    pub reply_text: String,
+    pub replied_at: Option<DateTimeUtc>,
+    pub on_time: bool,
+});
+
+entity!(settings, "proposal_settings", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub committee_id: Uuid,
+    pub objection_window_days: i32,
+    pub co_unit_opinion_months: i32,
+    pub reply_window_months: i32,
+    pub version: i32,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(committee, "committees", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub path: String,
+});
+
+entity!(term, "terms", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub number: i32,
+});
+
+entity!(plenary_session, "plenary_sessions", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub term_id: Uuid,
+    pub number: i32,
+});
+
+entity!(user_role, "user_roles", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub role: i16,
+    pub committee_id: Option<Uuid>,
+});

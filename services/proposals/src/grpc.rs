@@ -1,0 +1,392 @@
+//! The gRPC surface: the only module that touches generated protobuf types.
+//! Every handler reads the same: authenticate → convert and validate →
+//! call the store → convert back; errors map through `ProposalsError`.
+
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+use xieshang_platform::auth::authenticated;
+use xieshang_platform::ids::UserId;
+use xieshang_platform::status::invalid_argument;
+use xieshang_platform::time::{date_from_proto, date_to_proto, timestamp};
+use xieshang_proto::proposals::v1 as pb;
+
+use crate::domain::{self, Category, Conversion, Kind, ProposalState, Rating, ReplyClass, Settings, UnitRole};
+use crate::store::{Assignment, ProposalFilter, ProposalPatch, SettingsPatch, Store};
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn id(field: &str, s: &str) -> Result<Uuid, Status> {
+    if s.is_empty() {
+        return Err(invalid_argument(field, "is required"));
+    }
+    Uuid::parse_str(s).map_err(|_| invalid_argument(field, "is not a valid id"))
+}
+
+fn user_ids(field: &str, list: &[String]) -> Result<Vec<UserId>, Status> {
+    list.iter().map(|s| UserId::parse(field, s)).collect()
+}
+
+fn optional_user(field: &str, s: &str) -> Result<Option<UserId>, Status> {
+    if s.is_empty() { Ok(None) } else { UserId::parse(field, s).map(Some) }
+}
+
+fn kind(field: &str, v: i32) -> Result<Kind, Status> {
+    match pb::ProposalKind::try_from(v) {
+        Ok(pb::ProposalKind::Individual) => Ok(Kind::Individual),
+        Ok(pb::ProposalKind::Joint) => Ok(Kind::Joint),
+        Ok(pb::ProposalKind::Collective) => Ok(Kind::Collective),
+        Ok(pb::ProposalKind::Unspecified) => Err(invalid_argument(field, "is required")),
+        Err(_) => Err(invalid_argument(field, format!("{v} is not a proposal kind"))),
+    }
+}
+
+fn category(field: &str, v: i32) -> Result<Option<Category>, Status> {
+    match pb::ProposalCategory::try_from(v) {
+        Ok(pb::ProposalCategory::Unspecified) => Ok(None),
+        Ok(c) => Ok(Category::from_i16(c as i16)),
+        Err(_) => Err(invalid_argument(field, format!("{v} is not a proposal category"))),
+    }
+}
+
+fn required_category(field: &str, v: i32) -> Result<Category, Status> {
+    category(field, v)?.ok_or_else(|| invalid_argument(field, "is required"))
+}
+
+fn state_from_proto(v: i32) -> Result<Option<ProposalState>, Status> {
+    use pb::ProposalState as S;
+    Ok(Some(match S::try_from(v).map_err(|_| invalid_argument("state", format!("{v} is not a proposal state")))? {
+        S::Unspecified => return Ok(None),
+        S::Draft => ProposalState::Draft,
+        S::Submitted => ProposalState::Submitted,
+        S::Withdrawn => ProposalState::Withdrawn,
+        S::Filed => ProposalState::Filed,
+        S::Declined => ProposalState::Declined,
+        S::Merged => ProposalState::Merged,
+        S::Assigned => ProposalState::Assigned,
+        S::AwaitingReassignment => ProposalState::AwaitingReassignment,
+        S::Handling => ProposalState::Handling,
+        S::Replied => ProposalState::Replied,
+        S::Closed => ProposalState::Closed,
+    }))
+}
+
+fn state_to_proto(s: ProposalState) -> pb::ProposalState {
+    use pb::ProposalState as S;
+    match s {
+        ProposalState::Draft => S::Draft,
+        ProposalState::Submitted => S::Submitted,
+        ProposalState::Withdrawn => S::Withdrawn,
+        ProposalState::Filed => S::Filed,
+        ProposalState::Declined => S::Declined,
+        ProposalState::Merged => S::Merged,
+        ProposalState::Assigned => S::Assigned,
+        ProposalState::AwaitingReassignment => S::AwaitingReassignment,
+        ProposalState::Handling => S::Handling,
+        ProposalState::Replied => S::Replied,
+        ProposalState::Closed => S::Closed,
+    }
+}
+
+fn rating(field: &str, v: i32) -> Result<Rating, Status> {
+    match pb::Rating::try_from(v) {
+        Ok(pb::Rating::Unspecified) => Err(invalid_argument(field, "is required")),
+        Ok(r) => Ok(Rating::from_i16(r as i16).expect("enum numbers match")),
+        Err(_) => Err(invalid_argument(field, format!("{v} is not a rating"))),
+    }
+}
+
+fn reply_class(field: &str, v: i32) -> Result<ReplyClass, Status> {
+    match pb::ReplyClass::try_from(v) {
+        Ok(pb::ReplyClass::Unspecified) => Err(invalid_argument(field, "is required")),
+        Ok(c) => Ok(ReplyClass::from_i16(c as i16).expect("enum numbers match")),
+        Err(_) => Err(invalid_argument(field, format!("{v} is not a reply class"))),
+    }
+}
+
+fn conversion(field: &str, v: i32) -> Result<Conversion, Status> {
+    match pb::Conversion::try_from(v) {
+        Ok(pb::Conversion::Unspecified) => Ok(Conversion::None),
+        Ok(c) => Ok(Conversion::from_i16(c as i16).expect("enum numbers match")),
+        Err(_) => Err(invalid_argument(field, format!("{v} is not a conversion"))),
+    }
+}
+
+fn proposal_to_proto(p: domain::Proposal) -> pb::Proposal {
+    pb::Proposal {
+        id: p.id.to_string(),
+        committee_id: p.committee_id.to_string(),
+        kind: p.kind as i32,
+        title: p.title,
+        body: p.body,
+        category: p.category as i32,
+        proposer_user_id: p.proposer.to_string(),
+        co_signer_user_ids: p.co_signers.iter().map(|c| c.user_id.to_string()).collect(),
+        co_signatures: p
+            .co_signers
+            .iter()
+            .map(|c| pb::CoSignature { user_id: c.user_id.to_string(), confirmed: c.confirmed })
+            .collect(),
+        sponsor: p.sponsor,
+        state: state_to_proto(p.state) as i32,
+        number: p.number.unwrap_or(0),
+        term_id: p.term_id.map(|t| t.to_string()).unwrap_or_default(),
+        session_id: p.session_id.map(|t| t.to_string()).unwrap_or_default(),
+        key: p.key,
+        supervising_leader: p.supervising_leader,
+        decline_reason: p.decline_reason,
+        conversion: p.conversion.map_or(0, |c| c as i32),
+        merged_into_proposal_id: p.merged_into.map(|t| t.to_string()).unwrap_or_default(),
+        units: p
+            .units
+            .into_iter()
+            .map(|u| pb::AssignedUnit {
+                user_id: u.user_id.to_string(),
+                role: match u.role {
+                    UnitRole::Lead => pb::UnitRole::Lead,
+                    UnitRole::Co => pb::UnitRole::Co,
+                    UnitRole::Separate => pb::UnitRole::Separate,
+                } as i32,
+                contact_date: u.contact_date.map(date_to_proto),
+                contact_note: u.contact_note,
+                reply_class: u.reply_class.map_or(0, |c| c as i32),
+                reply_text: u.reply_text,
+                reply_time: u.replied_at.map(timestamp),
+                on_time: u.on_time,
+            })
+            .collect(),
+        assign_date: p.assign_date.map(date_to_proto),
+        due_date: p.due_date.map(date_to_proto),
+        deadline_extended: p.deadline_extended,
+        rehandle_count: p.rehandle_count,
+        process_rating: p.process_rating.map_or(0, |r| r as i32),
+        result_rating: p.result_rating.map_or(0, |r| r as i32),
+        create_time: Some(timestamp(p.created_at)),
+        update_time: Some(timestamp(p.updated_at)),
+        submit_time: p.submitted_at.map(timestamp),
+        etag: domain::etag(p.version),
+    }
+}
+
+fn settings_to_proto(committee: xieshang_platform::ids::CommitteeId, s: Settings) -> pb::ProposalSettings {
+    pb::ProposalSettings {
+        committee_id: committee.to_string(),
+        objection_window_days: s.objection_window_days,
+        co_unit_opinion_months: s.co_unit_opinion_months,
+        reply_window_months: s.reply_window_months,
+        etag: domain::etag(s.version),
+    }
+}
+
+/// Paths of a field mask, checked against the allowed ones.
+fn mask_paths<'a>(mask: Option<&'a prost_types::FieldMask>, allowed: &[&str]) -> Result<Vec<&'a str>, Status> {
+    let mask = mask.ok_or_else(|| invalid_argument("update_mask", "is required"))?;
+    if mask.paths.is_empty() {
+        return Err(invalid_argument("update_mask", "names no field"));
+    }
+    mask.paths
+        .iter()
+        .map(|p| {
+            if allowed.contains(&p.as_str()) {
+                Ok(p.as_str())
+            } else {
+                Err(invalid_argument("update_mask", format!("{p} cannot be updated; allowed: {}", allowed.join(", "))))
+            }
+        })
+        .collect()
+}
+
+fn ok(p: domain::Proposal) -> Reply<pb::Proposal> {
+    Ok(Response::new(proposal_to_proto(p)))
+}
+
+/// `xieshang.proposals.v1.ProposalService`.
+pub struct ProposalApi(pub Store);
+
+#[tonic::async_trait]
+impl pb::proposal_service_server::ProposalService for ProposalApi {
+    async fn create_proposal(&self, req: Request<pb::CreateProposalRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let p = req.get_ref().proposal.as_ref().ok_or_else(|| invalid_argument("proposal", "is required"))?;
+        let input = crate::store::NewProposal {
+            kind: kind("proposal.kind", p.kind)?,
+            title: p.title.clone(),
+            body: p.body.clone(),
+            category: required_category("proposal.category", p.category)?,
+            co_signers: user_ids("proposal.co_signer_user_ids", &p.co_signer_user_ids)?,
+            sponsor: p.sponsor.clone(),
+        };
+        ok(self.0.create_proposal(ctx, input).await?)
+    }
+
+    async fn get_proposal(&self, req: Request<pb::GetProposalRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        ok(self.0.get_proposal(ctx, id("id", &req.get_ref().id)?).await?)
+    }
+
+    async fn list_proposals(&self, req: Request<pb::ListProposalsRequest>) -> Reply<pb::ListProposalsResponse> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let filter = ProposalFilter {
+            state: state_from_proto(r.state)?,
+            category: category("category", r.category)?,
+            key: r.key,
+            unit: optional_user("unit_user_id", &r.unit_user_id)?,
+            proposer: optional_user("proposer_user_id", &r.proposer_user_id)?,
+            page_size: r.page_size,
+            page_token: r.page_token.clone(),
+        };
+        let page = self.0.list_proposals(ctx, filter).await?;
+        Ok(Response::new(pb::ListProposalsResponse {
+            proposals: page.items.into_iter().map(proposal_to_proto).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn update_proposal(&self, req: Request<pb::UpdateProposalRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let p = r.proposal.as_ref().ok_or_else(|| invalid_argument("proposal", "is required"))?;
+        let proposal_id = id("proposal.id", &p.id)?;
+        let mut patch = ProposalPatch::default();
+        for path in mask_paths(r.update_mask.as_ref(), &["title", "body", "category", "co_signer_user_ids"])? {
+            match path {
+                "title" => patch.title = Some(p.title.clone()),
+                "body" => patch.body = Some(p.body.clone()),
+                "category" => patch.category = Some(required_category("proposal.category", p.category)?),
+                _ => patch.co_signers = Some(user_ids("proposal.co_signer_user_ids", &p.co_signer_user_ids)?),
+            }
+        }
+        ok(self.0.update_proposal(ctx, proposal_id, patch, &r.etag).await?)
+    }
+
+    async fn confirm_co_signature(&self, req: Request<pb::ConfirmCoSignatureRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        ok(self.0.confirm_co_signature(ctx, id("id", &req.get_ref().id)?).await?)
+    }
+
+    async fn submit_proposal(&self, req: Request<pb::SubmitProposalRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        ok(self.0.submit_proposal(ctx, id("id", &req.get_ref().id)?).await?)
+    }
+
+    async fn withdraw_proposal(&self, req: Request<pb::WithdrawProposalRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        ok(self.0.withdraw_proposal(ctx, id("id", &req.get_ref().id)?).await?)
+    }
+
+    async fn file_proposal(&self, req: Request<pb::FileProposalRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        ok(self.0.file_proposal(ctx, id("id", &req.get_ref().id)?).await?)
+    }
+
+    async fn decline_proposal(&self, req: Request<pb::DeclineProposalRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let proposal_id = id("id", &r.id)?;
+        ok(self.0.decline_proposal(ctx, proposal_id, &r.reason, conversion("conversion", r.conversion)?).await?)
+    }
+
+    async fn merge_proposal(&self, req: Request<pb::MergeProposalRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let (from, into) = (id("id", &r.id)?, id("into_proposal_id", &r.into_proposal_id)?);
+        ok(self.0.merge_proposal(ctx, from, into, &r.reason).await?)
+    }
+
+    async fn mark_key_proposal(&self, req: Request<pb::MarkKeyProposalRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        ok(self.0.mark_key(ctx, id("id", &r.id)?, r.key, &r.supervising_leader).await?)
+    }
+
+    async fn assign_proposal(&self, req: Request<pb::AssignProposalRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let proposal_id = id("id", &r.id)?;
+        let assignment = match (r.lead_unit_user_id.is_empty(), r.unit_user_ids.is_empty()) {
+            (false, true) => Assignment::Lead {
+                lead: UserId::parse("lead_unit_user_id", &r.lead_unit_user_id)?,
+                co: user_ids("co_unit_user_ids", &r.co_unit_user_ids)?,
+            },
+            (true, false) if r.co_unit_user_ids.is_empty() => {
+                Assignment::Separate(user_ids("unit_user_ids", &r.unit_user_ids)?)
+            }
+            (true, false) => {
+                return Err(invalid_argument("co_unit_user_ids", "co-units need a lead unit"));
+            }
+            _ => {
+                return Err(invalid_argument(
+                    "lead_unit_user_id",
+                    "give either a lead unit (with co-units) or separate unit_user_ids",
+                ));
+            }
+        };
+        ok(self.0.assign_proposal(ctx, proposal_id, assignment).await?)
+    }
+
+    async fn object_to_assignment(&self, req: Request<pb::ObjectToAssignmentRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        ok(self.0.object_to_assignment(ctx, id("id", &r.id)?, &r.reason).await?)
+    }
+
+    async fn record_contact(&self, req: Request<pb::RecordContactRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let proposal_id = id("id", &r.id)?;
+        let date = date_from_proto("contact_date", r.contact_date.as_ref())?;
+        ok(self.0.record_contact(ctx, proposal_id, date, &r.note).await?)
+    }
+
+    async fn reply_to_proposal(&self, req: Request<pb::ReplyToProposalRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let proposal_id = id("id", &r.id)?;
+        ok(self.0.reply(ctx, proposal_id, reply_class("reply_class", r.reply_class)?, &r.text).await?)
+    }
+
+    async fn extend_deadline(&self, req: Request<pb::ExtendDeadlineRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let proposal_id = id("id", &r.id)?;
+        let due = date_from_proto("new_due_date", r.new_due_date.as_ref())?;
+        ok(self.0.extend_deadline(ctx, proposal_id, due, &r.reason).await?)
+    }
+
+    async fn rate_reply(&self, req: Request<pb::RateReplyRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let proposal_id = id("id", &r.id)?;
+        let process = rating("process_rating", r.process_rating)?;
+        let result = rating("result_rating", r.result_rating)?;
+        ok(self.0.rate_reply(ctx, proposal_id, process, result, &r.comment).await?)
+    }
+
+    async fn get_proposal_settings(&self, req: Request<pb::GetProposalSettingsRequest>) -> Reply<pb::ProposalSettings> {
+        let ctx = authenticated(&req)?;
+        let (committee, s) = self.0.get_settings(ctx).await?;
+        Ok(Response::new(settings_to_proto(committee, s)))
+    }
+
+    async fn update_proposal_settings(
+        &self,
+        req: Request<pb::UpdateProposalSettingsRequest>,
+    ) -> Reply<pb::ProposalSettings> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let s = r.settings.as_ref().ok_or_else(|| invalid_argument("settings", "is required"))?;
+        let mut patch = SettingsPatch::default();
+        for path in mask_paths(
+            r.update_mask.as_ref(),
+            &["objection_window_days", "co_unit_opinion_months", "reply_window_months"],
+        )? {
+            match path {
+                "objection_window_days" => patch.objection_window_days = Some(s.objection_window_days),
+                "co_unit_opinion_months" => patch.co_unit_opinion_months = Some(s.co_unit_opinion_months),
+                _ => patch.reply_window_months = Some(s.reply_window_months),
+            }
+        }
+        let (committee, updated) = self.0.update_settings(ctx, patch, &r.etag).await?;
+        Ok(Response::new(settings_to_proto(committee, updated)))
+    }
+}

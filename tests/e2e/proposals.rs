@@ -1,0 +1,707 @@
+//! Proposals (提案): the lifecycle from draft to rating, refusals, who sees
+//! what, and gap-free numbering under concurrent filing.
+
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tonic::Code;
+use tonic::metadata::MetadataValue;
+use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
+use xieshang_proto::common::v1::{Date, Role};
+use xieshang_proto::events::v1::{Event, event::Payload};
+use xieshang_proto::proposals::v1 as pp;
+use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClient;
+use xieshang_proto::tenants::v1 as pb;
+use xieshang_tests::*;
+
+type Client = ProposalServiceClient<Authed>;
+
+fn proposals(session: &Session) -> Client {
+    ProposalServiceClient::with_interceptor(
+        session.channel.clone(),
+        Bearer(Some(MetadataValue::from_str(&format!("Bearer {}", session.access_token)).unwrap())),
+    )
+}
+
+/// 宁晋县政协 with its 10th term and first plenary session, office staff,
+/// members and handling units, each signed in once (Argon2 is slow).
+struct Ningjin {
+    tree: Tree,
+    admin: Session,
+    staff: Session,
+    member: Session,
+    co_signer: Session,
+    other_member: Session,
+    agriculture: Session,
+    water: Session,
+    not_a_unit: pb::User,
+}
+
+async fn ningjin(app: &TestApp) -> Ningjin {
+    let tree = seed_tree(app).await;
+    let admin = app.login("130528", "admin", PASSWORD).await.unwrap();
+    let id = tree.ningjin.id.clone();
+    let mut c = admin.committees();
+    c.create_term(pb::CreateTermRequest {
+        committee_id: id.clone(),
+        term: Some(pb::Term {
+            number: 10,
+            start_date: Some(Date { year: 2021, month: 12, day: 15 }),
+            ..Default::default()
+        }),
+    })
+    .await
+    .unwrap();
+    c.create_plenary_session(pb::CreatePlenarySessionRequest {
+        committee_id: id.clone(),
+        session: Some(pb::PlenarySession {
+            start_date: Some(Date { year: 2022, month: 1, day: 10 }),
+            ..Default::default()
+        }),
+    })
+    .await
+    .unwrap();
+    create_user(&admin, &id, "liuyang", "刘洋", &[Role::Staff]).await;
+    create_user(&admin, &id, "wangjianjun", "王建军", &[Role::Member]).await;
+    create_user(&admin, &id, "lihongmei", "李红梅", &[Role::Member]).await;
+    create_user(&admin, &id, "zhaomin", "赵敏", &[Role::Member]).await;
+    create_user(&admin, &id, "nongyeju", "宁晋县农业农村局", &[Role::HandlingUnit]).await;
+    create_user(&admin, &id, "shuiliju", "宁晋县水利局", &[Role::HandlingUnit]).await;
+    let not_a_unit = create_user(&admin, &id, "sunli", "孙丽", &[Role::Member]).await;
+    let login = async |name: &str| app.login("130528", name, PASSWORD).await.unwrap();
+    Ningjin {
+        staff: login("liuyang").await,
+        member: login("wangjianjun").await,
+        co_signer: login("lihongmei").await,
+        other_member: login("zhaomin").await,
+        agriculture: login("nongyeju").await,
+        water: login("shuiliju").await,
+        not_a_unit,
+        admin,
+        tree,
+    }
+}
+
+fn draft(title: &str) -> pp::Proposal {
+    pp::Proposal {
+        kind: pp::ProposalKind::Individual as i32,
+        title: title.into(),
+        body: "宁晋县东部乡镇盐碱地面积较大，建议整合农田水利资金，推广暗管排盐与耐盐作物种植。".into(),
+        category: pp::ProposalCategory::Economic as i32,
+        ..Default::default()
+    }
+}
+
+async fn create(c: &mut Client, p: pp::Proposal) -> pp::Proposal {
+    c.create_proposal(pp::CreateProposalRequest { proposal: Some(p) }).await.unwrap().into_inner()
+}
+
+async fn submitted(c: &mut Client, title: &str) -> pp::Proposal {
+    let p = create(c, draft(title)).await;
+    c.submit_proposal(pp::SubmitProposalRequest { id: p.id }).await.unwrap().into_inner()
+}
+
+fn today() -> Date {
+    let d = xieshang_platform::time::now() + chrono_hours(8);
+    let s = d.format("%Y-%m-%d").to_string();
+    let parts: Vec<i32> = s.split('-').map(|x| x.parse().unwrap()).collect();
+    Date { year: parts[0], month: parts[1], day: parts[2] }
+}
+
+fn chrono_hours(h: i64) -> std::time::Duration {
+    std::time::Duration::from_secs(h as u64 * 3600)
+}
+
+#[derive(Default)]
+struct Recorder {
+    events: Mutex<Vec<Event>>,
+}
+
+#[async_trait]
+impl EventHandler for Recorder {
+    fn name(&self) -> &str {
+        "proposals-test-recorder"
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
+        let mut events = self.events.lock().unwrap();
+        if !events.iter().any(|e| e.id == event.id) {
+            events.push(event.clone());
+        }
+        Ok(())
+    }
+}
+
+impl Recorder {
+    fn count(&self, proposal_id: &str, pred: fn(&Payload) -> Option<&str>) -> usize {
+        self.events.lock().unwrap().iter().filter(|e| e.payload.as_ref().and_then(pred) == Some(proposal_id)).count()
+    }
+}
+
+async fn eventually<F: Fn() -> bool>(what: &str, check: F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !check() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn state(p: &pp::Proposal) -> pp::ProposalState {
+    pp::ProposalState::try_from(p.state).unwrap()
+}
+
+#[tokio::test]
+async fn a_joint_proposal_goes_from_draft_to_closed() {
+    let app = spawn_app().await;
+    let recorder = Arc::new(Recorder::default());
+    app.running.bus.subscribe(recorder.clone());
+    let n = ningjin(&app).await;
+    let (mut member, mut co, mut staff) = (proposals(&n.member), proposals(&n.co_signer), proposals(&n.staff));
+    let (mut agri, mut water) = (proposals(&n.agriculture), proposals(&n.water));
+
+    let mut joint = draft("关于加快宁晋县盐碱地改良的建议");
+    joint.kind = pp::ProposalKind::Joint as i32;
+    joint.co_signer_user_ids = vec![n.co_signer.user.id.clone()];
+    let p = create(&mut member, joint).await;
+    assert_eq!(state(&p), pp::ProposalState::Draft);
+    assert_eq!(p.proposer_user_id, n.member.user.id);
+    assert_eq!(p.committee_id, n.tree.ningjin.id);
+
+    // Not yet co-signed: submitting is refused.
+    let early = member.submit_proposal(pp::SubmitProposalRequest { id: p.id.clone() }).await;
+    assert_code(early, Code::FailedPrecondition);
+    let p = co.confirm_co_signature(pp::ConfirmCoSignatureRequest { id: p.id.clone() }).await.unwrap().into_inner();
+    assert!(p.co_signatures.iter().all(|c| c.confirmed));
+    let p = member.submit_proposal(pp::SubmitProposalRequest { id: p.id.clone() }).await.unwrap().into_inner();
+    assert_eq!(state(&p), pp::ProposalState::Submitted);
+
+    let p = staff.file_proposal(pp::FileProposalRequest { id: p.id.clone() }).await.unwrap().into_inner();
+    assert_eq!((state(&p), p.number), (pp::ProposalState::Filed, 1));
+    let p = staff
+        .mark_key_proposal(pp::MarkKeyProposalRequest {
+            id: p.id.clone(),
+            key: true,
+            supervising_leader: "县政协主席 张国强".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(p.key);
+
+    let p = staff
+        .assign_proposal(pp::AssignProposalRequest {
+            id: p.id.clone(),
+            lead_unit_user_id: n.agriculture.user.id.clone(),
+            co_unit_user_ids: vec![n.water.user.id.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(state(&p), pp::ProposalState::Assigned);
+    let due = p.due_date.clone().expect("a due date");
+    assert!(due.year * 12 + due.month >= today().year * 12 + today().month + 3 - 1);
+
+    let contact =
+        pp::RecordContactRequest { id: p.id.clone(), contact_date: Some(today()), note: "电话沟通".into() };
+    let p = agri.record_contact(contact).await.unwrap().into_inner();
+    assert_eq!(state(&p), pp::ProposalState::Handling);
+    // The co-unit gives its opinion to the lead unit; it does not reply.
+    let reply = |class: pp::ReplyClass| pp::ReplyToProposalRequest {
+        id: p.id.clone(),
+        reply_class: class as i32,
+        text: "已列入2027年盐碱地综合治理计划，分两期实施。".into(),
+    };
+    assert_code(water.reply_to_proposal(reply(pp::ReplyClass::A)).await, Code::PermissionDenied);
+    let replied = agri.reply_to_proposal(reply(pp::ReplyClass::B)).await.unwrap().into_inner();
+    assert_eq!(state(&replied), pp::ProposalState::Replied);
+    let lead = replied.units.iter().find(|u| u.user_id == n.agriculture.user.id).unwrap();
+    assert_eq!(lead.reply_class, pp::ReplyClass::B as i32);
+    assert!(lead.on_time);
+
+    // Dissatisfied: back to handling with a new deadline.
+    let rate = |process: pp::Rating, result: pp::Rating| pp::RateReplyRequest {
+        id: p.id.clone(),
+        process_rating: process as i32,
+        result_rating: result as i32,
+        comment: String::new(),
+    };
+    let again = member.rate_reply(rate(pp::Rating::Satisfied, pp::Rating::Dissatisfied)).await.unwrap().into_inner();
+    assert_eq!(state(&again), pp::ProposalState::Handling);
+    assert_eq!(again.rehandle_count, 1);
+    assert!(again.due_date.is_some());
+    agri.reply_to_proposal(reply(pp::ReplyClass::A)).await.unwrap();
+    let closed =
+        member.rate_reply(rate(pp::Rating::BasicallySatisfied, pp::Rating::Satisfied)).await.unwrap().into_inner();
+    assert_eq!(state(&closed), pp::ProposalState::Closed);
+    assert_eq!(closed.result_rating, pp::Rating::Satisfied as i32);
+
+    // Every state change reached the bus.
+    let id = p.id.clone();
+    let recorder2 = recorder.clone();
+    let all_there = move || {
+        recorder2.count(&id, |p| match p {
+            Payload::ProposalSubmitted(e) => Some(&e.proposal_id),
+            _ => None,
+        }) == 1
+            && recorder2.count(&id, |p| match p {
+                Payload::ProposalFiled(e) => Some(&e.proposal_id),
+                _ => None,
+            }) == 1
+            && recorder2.count(&id, |p| match p {
+                Payload::ProposalAssigned(e) => Some(&e.proposal_id),
+                _ => None,
+            }) == 1
+            && recorder2.count(&id, |p| match p {
+                Payload::ProposalReplied(e) => Some(&e.proposal_id),
+                _ => None,
+            }) == 2
+            && recorder2.count(&id, |p| match p {
+                Payload::ProposalRated(e) => Some(&e.proposal_id),
+                _ => None,
+            }) == 2
+    };
+    eventually("the proposal's events", all_there).await;
+    let filed = recorder
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|e| match &e.payload {
+            Some(Payload::ProposalFiled(f)) if f.proposal_id == p.id => Some((e.clone(), f.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(filed.0.committee_id, n.tree.ningjin.id);
+    assert_eq!(filed.0.ancestor_committee_ids, vec![n.tree.xingtai.id.clone(), n.tree.hebei.id.clone()]);
+    assert_eq!(filed.1.number, 1);
+    assert_eq!(filed.1.proposer_user_ids, vec![n.member.user.id.clone(), n.co_signer.user.id.clone()]);
+
+    // And every mutation left an audit row.
+    let audit = n
+        .admin
+        .audit()
+        .list_audit_entries(pb::ListAuditEntriesRequest {
+            committee_id: n.tree.ningjin.id.clone(),
+            target_type: "proposal".into(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    let methods: Vec<&str> = audit.iter().filter(|e| e.target_id == p.id).map(|e| e.method.as_str()).collect();
+    for rpc in [
+        "CreateProposal",
+        "ConfirmCoSignature",
+        "SubmitProposal",
+        "FileProposal",
+        "MarkKeyProposal",
+        "AssignProposal",
+        "RecordContact",
+        "ReplyToProposal",
+        "RateReply",
+    ] {
+        let method = format!("/xieshang.proposals.v1.ProposalService/{rpc}");
+        assert!(methods.contains(&method.as_str()), "no audit row for {rpc}: {methods:?}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_name_the_state_the_role_or_the_field() {
+    let app = spawn_app().await;
+    let n = ningjin(&app).await;
+    let (mut member, mut other, mut staff) = (proposals(&n.member), proposals(&n.other_member), proposals(&n.staff));
+    let mut agri = proposals(&n.agriculture);
+
+    // Bad input names the field.
+    let cases: [(pp::Proposal, &str); 5] = [
+        (pp::Proposal { title: " ".into(), ..draft("") }, "proposal.title"),
+        (draft(&"盐碱地".repeat(34)), "proposal.title"),
+        (pp::Proposal { body: "长".repeat(20_001), ..draft("关于完善农村养老服务的建议") }, "proposal.body"),
+        (pp::Proposal { category: 0, ..draft("关于完善农村养老服务的建议") }, "proposal.category"),
+        (
+            pp::Proposal {
+                kind: pp::ProposalKind::Collective as i32, ..draft("关于发展县域特色产业的建议")
+            },
+            "proposal.sponsor",
+        ),
+    ];
+    for (p, field) in cases {
+        let bad = member.create_proposal(pp::CreateProposalRequest { proposal: Some(p) }).await;
+        assert_eq!(violated_field(&assert_code(bad, Code::InvalidArgument)), field);
+    }
+    let mut joint = draft("关于加强滏阳河生态修复的建议");
+    joint.kind = pp::ProposalKind::Joint as i32;
+    joint.co_signer_user_ids = vec![n.agriculture.user.id.clone()];
+    let bad = member.create_proposal(pp::CreateProposalRequest { proposal: Some(joint) }).await;
+    assert_eq!(violated_field(&assert_code(bad, Code::InvalidArgument)), "proposal.co_signer_user_ids");
+    // Collective proposals name their sponsor.
+    let collective = create(
+        &mut member,
+        pp::Proposal {
+            kind: pp::ProposalKind::Collective as i32,
+            sponsor: "民盟宁晋县基层委员会".into(),
+            ..draft("关于发展县域特色产业的建议")
+        },
+    )
+    .await;
+    assert_eq!(collective.sponsor, "民盟宁晋县基层委员会");
+    // Staff do not draft proposals.
+    assert_code(
+        staff.create_proposal(pp::CreateProposalRequest { proposal: Some(draft("关于……的建议")) }).await,
+        Code::PermissionDenied,
+    );
+
+    // Filing a draft: staff do not even see other people's drafts; a staff
+    // member who is also a member sees their own, and filing it is refused.
+    let d = create(&mut member, draft("关于规范乡村集市管理的建议")).await;
+    assert_code(staff.file_proposal(pp::FileProposalRequest { id: d.id.clone() }).await, Code::NotFound);
+    create_user(&n.admin, &n.tree.ningjin.id, "hanbing", "韩冰", &[Role::Member, Role::Staff]).await;
+    let mut both = proposals(&app.login("130528", "hanbing", PASSWORD).await.unwrap());
+    let own_draft = create(&mut both, draft("关于推进县域医共体建设的建议")).await;
+    let refused = assert_code(
+        both.file_proposal(pp::FileProposalRequest { id: own_draft.id.clone() }).await,
+        Code::FailedPrecondition,
+    );
+    assert_eq!(refused.message(), "proposal is DRAFT; only a SUBMITTED proposal can be filed");
+
+    let p = submitted(&mut member, "关于加快宁晋县盐碱地改良的建议").await;
+    // Editing after submission.
+    let edit = member
+        .update_proposal(pp::UpdateProposalRequest {
+            proposal: Some(pp::Proposal { id: p.id.clone(), title: "新标题".into(), ..Default::default() }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["title".into()] }),
+            etag: String::new(),
+        })
+        .await;
+    let status = assert_code(edit, Code::FailedPrecondition);
+    assert!(status.message().contains("proposal is SUBMITTED"), "{}", status.message());
+    // Members do not file; a draft cannot be filed (the proposer's own view).
+    assert_code(member.file_proposal(pp::FileProposalRequest { id: d.id.clone() }).await, Code::PermissionDenied);
+    let own = staff.file_proposal(pp::FileProposalRequest { id: p.id.clone() }).await.unwrap().into_inner();
+    let twice =
+        assert_code(staff.file_proposal(pp::FileProposalRequest { id: p.id.clone() }).await, Code::FailedPrecondition);
+    assert_eq!(twice.message(), "proposal is FILED; only a SUBMITTED proposal can be filed");
+
+    // Assigning to someone who is not a handling unit.
+    let not_unit = staff
+        .assign_proposal(pp::AssignProposalRequest {
+            id: own.id.clone(),
+            lead_unit_user_id: n.not_a_unit.id.clone(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(violated_field(&assert_code(not_unit, Code::InvalidArgument)), "lead_unit_user_id");
+    let one_separate = staff
+        .assign_proposal(pp::AssignProposalRequest {
+            id: own.id.clone(),
+            unit_user_ids: vec![n.agriculture.user.id.clone(), n.not_a_unit.id.clone()],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(violated_field(&assert_code(one_separate, Code::InvalidArgument)), "unit_user_ids");
+    staff
+        .assign_proposal(pp::AssignProposalRequest {
+            id: own.id.clone(),
+            lead_unit_user_id: n.agriculture.user.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // Replying before contact.
+    let early = agri
+        .reply_to_proposal(pp::ReplyToProposalRequest {
+            id: own.id.clone(),
+            reply_class: pp::ReplyClass::A as i32,
+            text: "已办理。".into(),
+        })
+        .await;
+    assert_code(early, Code::FailedPrecondition);
+    let missing_text = agri
+        .reply_to_proposal(pp::ReplyToProposalRequest {
+            id: own.id.clone(),
+            reply_class: pp::ReplyClass::A as i32,
+            text: String::new(),
+        })
+        .await;
+    assert_eq!(violated_field(&assert_code(missing_text, Code::InvalidArgument)), "text");
+    agri.record_contact(pp::RecordContactRequest {
+        id: own.id.clone(),
+        contact_date: Some(today()),
+        note: String::new(),
+    })
+    .await
+    .unwrap();
+    agri.reply_to_proposal(pp::ReplyToProposalRequest {
+        id: own.id.clone(),
+        reply_class: pp::ReplyClass::C as i32,
+        text: "留作参考。".into(),
+    })
+    .await
+    .unwrap();
+
+    // Nobody rates for the proposer: staff and the unit see it but may not rate.
+    let rate = pp::RateReplyRequest {
+        id: own.id.clone(),
+        process_rating: pp::Rating::Satisfied as i32,
+        result_rating: pp::Rating::Satisfied as i32,
+        comment: String::new(),
+    };
+    assert_code(staff.rate_reply(rate.clone()).await, Code::PermissionDenied);
+    assert_code(agri.rate_reply(rate.clone()).await, Code::PermissionDenied);
+    assert_code(other.rate_reply(rate.clone()).await, Code::NotFound);
+    let unrated = member.rate_reply(pp::RateReplyRequest { process_rating: 0, ..rate.clone() }).await;
+    assert_eq!(violated_field(&assert_code(unrated, Code::InvalidArgument)), "process_rating");
+    member.rate_reply(rate).await.unwrap();
+
+    // Decline needs a reason; withdrawal is the proposer's before review.
+    let q = submitted(&mut member, "关于改善县城停车难问题的建议").await;
+    let no_reason = staff.decline_proposal(pp::DeclineProposalRequest { id: q.id.clone(), ..Default::default() }).await;
+    assert_eq!(violated_field(&assert_code(no_reason, Code::InvalidArgument)), "reason");
+    let declined = staff
+        .decline_proposal(pp::DeclineProposalRequest {
+            id: q.id.clone(),
+            reason: "属于个人诉求，建议以来信形式反映".into(),
+            conversion: pp::Conversion::Letter as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(state(&declined), pp::ProposalState::Declined);
+    assert_code(
+        member.withdraw_proposal(pp::WithdrawProposalRequest { id: q.id.clone() }).await,
+        Code::FailedPrecondition,
+    );
+    let w = submitted(&mut member, "关于加强校园周边交通安全的建议").await;
+    let w = member.withdraw_proposal(pp::WithdrawProposalRequest { id: w.id }).await.unwrap().into_inner();
+    assert_eq!(state(&w), pp::ProposalState::Withdrawn);
+
+    // Merge (并案) into another submitted proposal; the merged one keeps its proposer.
+    let a = submitted(&mut member, "关于推进农村厕所改造的建议").await;
+    let b = submitted(&mut other, "关于加快农村改厕后续管护的建议").await;
+    let merged = staff
+        .merge_proposal(pp::MergeProposalRequest {
+            id: b.id.clone(),
+            into_proposal_id: a.id.clone(),
+            reason: "内容相近".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((state(&merged), merged.merged_into_proposal_id.as_str()), (pp::ProposalState::Merged, a.id.as_str()));
+    assert_eq!(merged.proposer_user_id, n.other_member.user.id);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn units_and_members_see_only_their_own_and_other_counties_nothing() {
+    let app = spawn_app().await;
+    let n = ningjin(&app).await;
+    let (mut member, mut other, mut staff) = (proposals(&n.member), proposals(&n.other_member), proposals(&n.staff));
+    let (mut agri, mut water) = (proposals(&n.agriculture), proposals(&n.water));
+    let get = |id: &str| pp::GetProposalRequest { id: id.into() };
+
+    let d = create(&mut member, draft("关于保护宁晋县传统村落的建议")).await;
+    assert_code(other.get_proposal(get(&d.id)).await, Code::NotFound);
+    assert_code(agri.get_proposal(get(&d.id)).await, Code::NotFound);
+    member.get_proposal(get(&d.id)).await.unwrap();
+
+    let p = submitted(&mut member, "关于加快宁晋县盐碱地改良的建议").await;
+    let q = submitted(&mut member, "关于发展宁晋县梨产业的建议").await;
+    for x in [&p, &q] {
+        staff.file_proposal(pp::FileProposalRequest { id: x.id.clone() }).await.unwrap();
+    }
+    staff
+        .assign_proposal(pp::AssignProposalRequest {
+            id: p.id.clone(),
+            lead_unit_user_id: n.agriculture.user.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    agri.get_proposal(get(&p.id)).await.unwrap();
+    assert_code(agri.get_proposal(get(&q.id)).await, Code::NotFound);
+    assert_code(water.get_proposal(get(&p.id)).await, Code::NotFound);
+    let listed = agri.list_proposals(pp::ListProposalsRequest::default()).await.unwrap().into_inner().proposals;
+    assert_eq!(listed.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), vec![p.id.as_str()]);
+    assert!(other.list_proposals(pp::ListProposalsRequest::default()).await.unwrap().into_inner().proposals.is_empty());
+
+    // The office lists the committee's proposals but not other people's drafts; filters and pages work.
+    let all = staff.list_proposals(pp::ListProposalsRequest::default()).await.unwrap().into_inner().proposals;
+    assert_eq!(all.len(), 2);
+    let filed = staff
+        .list_proposals(pp::ListProposalsRequest { state: pp::ProposalState::Filed as i32, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .proposals;
+    assert_eq!(filed.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), vec![q.id.as_str()]);
+    let first = staff
+        .list_proposals(pp::ListProposalsRequest { page_size: 1, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.proposals.len(), 1);
+    let second = staff
+        .list_proposals(pp::ListProposalsRequest {
+            page_size: 1,
+            page_token: first.next_page_token,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.proposals.len(), 1);
+    assert_ne!(first.proposals[0].id, second.proposals[0].id);
+    let by_unit = staff
+        .list_proposals(pp::ListProposalsRequest { unit_user_id: n.agriculture.user.id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .proposals;
+    assert_eq!(by_unit.len(), 1);
+
+    // 临城县 sees nothing of 宁晋县's proposals, and cannot act on them.
+    let lincheng_admin = app.login("130522", "admin", PASSWORD).await.unwrap();
+    let mut lincheng = proposals(&lincheng_admin);
+    for id in [&d.id, &p.id, &q.id] {
+        assert_code(lincheng.get_proposal(get(id)).await, Code::NotFound);
+        assert_code(lincheng.file_proposal(pp::FileProposalRequest { id: id.clone() }).await, Code::NotFound);
+        assert_code(
+            lincheng
+                .decline_proposal(pp::DeclineProposalRequest {
+                    id: id.clone(),
+                    reason: "无".into(),
+                    ..Default::default()
+                })
+                .await,
+            Code::NotFound,
+        );
+    }
+    assert!(
+        lincheng.list_proposals(pp::ListProposalsRequest::default()).await.unwrap().into_inner().proposals.is_empty()
+    );
+    // Operators read any committee's.
+    let op = app.operator().await;
+    proposals(&op).get_proposal(get(&p.id)).await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn settings_have_defaults_and_office_updates_them() {
+    let app = spawn_app().await;
+    let n = ningjin(&app).await;
+    let mut staff = proposals(&n.staff);
+    let s = staff.get_proposal_settings(pp::GetProposalSettingsRequest {}).await.unwrap().into_inner();
+    assert_eq!((s.objection_window_days, s.co_unit_opinion_months, s.reply_window_months), (10, 1, 3));
+    let updated = staff
+        .update_proposal_settings(pp::UpdateProposalSettingsRequest {
+            settings: Some(pp::ProposalSettings { reply_window_months: 2, ..Default::default() }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["reply_window_months".into()] }),
+            etag: s.etag,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.reply_window_months, 2);
+    let bad = staff
+        .update_proposal_settings(pp::UpdateProposalSettingsRequest {
+            settings: Some(pp::ProposalSettings { objection_window_days: 0, ..Default::default() }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["objection_window_days".into()] }),
+            etag: String::new(),
+        })
+        .await;
+    assert_eq!(violated_field(&assert_code(bad, Code::InvalidArgument)), "settings.objection_window_days");
+    assert_code(
+        proposals(&n.member).get_proposal_settings(pp::GetProposalSettingsRequest {}).await,
+        Code::PermissionDenied,
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn objection_and_extension() {
+    let app = spawn_app().await;
+    let n = ningjin(&app).await;
+    let (mut member, mut staff, mut agri) = (proposals(&n.member), proposals(&n.staff), proposals(&n.agriculture));
+    let p = submitted(&mut member, "关于加快宁晋县盐碱地改良的建议").await;
+    staff.file_proposal(pp::FileProposalRequest { id: p.id.clone() }).await.unwrap();
+    let assign = |unit: &Session| pp::AssignProposalRequest {
+        id: p.id.clone(),
+        lead_unit_user_id: unit.user.id.clone(),
+        ..Default::default()
+    };
+    staff.assign_proposal(assign(&n.water)).await.unwrap();
+    let mut water = proposals(&n.water);
+    let no_reason =
+        water.object_to_assignment(pp::ObjectToAssignmentRequest { id: p.id.clone(), reason: String::new() }).await;
+    assert_eq!(violated_field(&assert_code(no_reason, Code::InvalidArgument)), "reason");
+    let objected = water
+        .object_to_assignment(pp::ObjectToAssignmentRequest {
+            id: p.id.clone(),
+            reason: "盐碱地改良属农业农村部门职责".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(state(&objected), pp::ProposalState::AwaitingReassignment);
+    assert_code(water.get_proposal(pp::GetProposalRequest { id: p.id.clone() }).await, Code::NotFound);
+    let reassigned = staff.assign_proposal(assign(&n.agriculture)).await.unwrap().into_inner();
+    assert_eq!(state(&reassigned), pp::ProposalState::Assigned);
+    agri.get_proposal(pp::GetProposalRequest { id: p.id.clone() }).await.unwrap();
+
+    let due = reassigned.due_date.unwrap();
+    let later = Date { year: due.year + 1, ..due };
+    let extend = |d: Date| pp::ExtendDeadlineRequest {
+        id: p.id.clone(),
+        new_due_date: Some(d),
+        reason: "需跨年度统筹资金".into(),
+    };
+    let extended = staff.extend_deadline(extend(later)).await.unwrap().into_inner();
+    assert!(extended.deadline_extended);
+    assert_code(staff.extend_deadline(extend(Date { year: due.year + 2, ..due })).await, Code::FailedPrecondition);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_filing_numbers_without_gaps() {
+    let app = spawn_app().await;
+    let n = ningjin(&app).await;
+    let mut member = proposals(&n.member);
+    let topics = ["盐碱地改良", "梨产业发展", "农村养老", "滏阳河治理", "县城停车", "职业教育", "乡村旅游", "电商物流"];
+    let mut ids = Vec::with_capacity(200);
+    for i in 0..200 {
+        let p = submitted(&mut member, &format!("关于{}的建议（{}）", topics[i % topics.len()], i + 1)).await;
+        ids.push(p.id);
+    }
+    let id = n.tree.ningjin.id.clone();
+    create_user(&n.admin, &id, "staff2", "马丽", &[Role::Staff]).await;
+    create_user(&n.admin, &id, "staff3", "高峰", &[Role::Staff]).await;
+    let mut offices = vec![proposals(&n.staff), proposals(&n.admin)];
+    for name in ["staff2", "staff3"] {
+        offices.push(proposals(&app.login("130528", name, PASSWORD).await.unwrap()));
+    }
+    let tasks: Vec<_> = ids
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut c = offices[i % offices.len()].clone();
+            tokio::spawn(
+                async move { c.file_proposal(pp::FileProposalRequest { id }).await.map(|r| r.into_inner().number) },
+            )
+        })
+        .collect();
+    let mut numbers = Vec::with_capacity(200);
+    for t in tasks {
+        numbers.push(t.await.unwrap().expect("filing succeeds"));
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=200).collect::<Vec<i32>>());
+    app.stop().await;
+}
