@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_tenants;
 mod m20261123_000001_proposals;
+mod m20261123_000002_membership;
 pub mod rls;
 mod schema;
 
@@ -20,6 +21,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_tenants::Migration), Box::new(m20261123_000001_proposals::Migration)]
+        vec![
+            Box::new(m20261122_000001_tenants::Migration),
+            Box::new(m20261123_000001_proposals::Migration),
+            Box::new(m20261123_000002_membership::Migration),
+        ]
     }
 }

@@ -24,6 +24,12 @@ pub mod tenants {
     }
 }
 
+pub mod membership {
+    pub mod v1 {
+        tonic::include_proto!("xieshang.membership.v1");
+    }
+}
+
 pub mod proposals {
     pub mod v1 {
         tonic::include_proto!("xieshang.proposals.v1");

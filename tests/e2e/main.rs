@@ -5,8 +5,10 @@
 mod audit_and_events;
 mod auth;
 mod cli;
+mod information;
 mod committees;
 mod isolation;
+mod membership;
 mod proposals;
 mod rls;
 mod serving;

@@ -119,6 +119,7 @@ pub async fn spawn_app() -> TestApp {
         ("data_dir", Value::from(dir.0.display().to_string())),
         ("database.url", Value::from(url)),
         ("auth.signing_key", Value::from("test-signing-key-test-signing-key-0123456789")),
+        ("pii.key", Value::from("0123456789abcdef0123456789abcdef")),
         ("bootstrap.password", Value::from(OPERATOR_PASSWORD)),
         ("log.filter", Value::from("warn")),
     ];

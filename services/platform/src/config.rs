@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::PlatformError;
 
 /// Every service the binary can run, in start order.
-pub const ALL_SERVICES: &[&str] = &["tenants", "proposals"];
+pub const ALL_SERVICES: &[&str] = &["tenants", "membership", "proposals"];
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -32,6 +32,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub bootstrap: BootstrapConfig,
+    pub pii: PiiConfig,
     pub log: LogConfig,
 }
 
@@ -73,6 +74,16 @@ pub struct BootstrapConfig {
     pub password: Option<SecretString>,
 }
 
+/// Personal information (phone and ID numbers) is encrypted at rest.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PiiConfig {
+    /// The SM4 key, 32 hex digits (128 bits). Required with PostgreSQL; with
+    /// SQLite one is generated into `<data_dir>/pii.key` on first start.
+    /// Losing it makes the encrypted fields unreadable: back it up.
+    pub key: Option<SecretString>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
@@ -100,6 +111,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             bootstrap: BootstrapConfig::default(),
+            pii: PiiConfig::default(),
             log: LogConfig::default(),
         }
     }

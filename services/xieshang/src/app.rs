@@ -92,6 +92,16 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             health.set_service_status(*name, ServingStatus::Serving).await;
         }
     }
+    if config.runs("membership") {
+        let membership = xieshang_membership::MembershipService::new(db.clone(), pii_key(config)?);
+        membership.add_to(&mut routes, auth.clone());
+        for handler in membership.event_handlers() {
+            bus.subscribe(handler);
+        }
+        for name in xieshang_membership::SERVICE_NAMES {
+            health.set_service_status(*name, ServingStatus::Serving).await;
+        }
+    }
     if config.runs("proposals") {
         let proposals = xieshang_proposals::ProposalsService::new(db.clone());
         proposals.add_to(&mut routes, auth.clone());
@@ -134,24 +144,58 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
 /// once into `<data_dir>/signing.key`. Replicas on PostgreSQL must share one,
 /// so there it must be configured.
 fn signing_key(config: &Config) -> anyhow::Result<Vec<u8>> {
-    if let Some(key) = &config.auth.signing_key {
-        return Ok(key.expose_secret().as_bytes().to_vec());
+    let key = configured_or_generated(config, config.auth.signing_key.as_ref(), "signing.key", "auth.signing_key", || {
+        xieshang_platform::auth::random_secret(48)
+    })?;
+    Ok(key.into_bytes())
+}
+
+/// The SM4 key for personal information: 32 hex digits, configured, or for
+/// the embedded default generated once into `<data_dir>/pii.key`.
+fn pii_key(config: &Config) -> anyhow::Result<[u8; 16]> {
+    let hex = configured_or_generated(config, config.pii.key.as_ref(), "pii.key", "pii.key", || {
+        let bytes: [u8; 16] = rand::random();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    })?;
+    parse_hex_key(&hex).context("pii.key must be 32 hexadecimal digits (a 128-bit SM4 key)")
+}
+
+fn parse_hex_key(hex: &str) -> anyhow::Result<[u8; 16]> {
+    let hex = hex.trim();
+    anyhow::ensure!(hex.len() == 32 && hex.is_ascii(), "wrong length");
+    let mut key = [0u8; 16];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)?;
+    }
+    Ok(key)
+}
+
+/// A secret from configuration or, for the embedded default only, from a
+/// file under `data_dir` that is generated on first start. On PostgreSQL
+/// several replicas must share the value, so it must be configured.
+fn configured_or_generated(
+    config: &Config,
+    configured: Option<&secrecy::SecretString>,
+    file: &str,
+    setting: &str,
+    generate: impl FnOnce() -> String,
+) -> anyhow::Result<String> {
+    if let Some(value) = configured {
+        return Ok(value.expose_secret().to_owned());
     }
     if !config.database.is_sqlite() {
-        anyhow::bail!(
-            "auth.signing_key (XIESHANG__AUTH__SIGNING_KEY) is required with PostgreSQL: every replica must share it"
-        );
+        let env = format!("XIESHANG__{}", setting.replace('.', "__").to_ascii_uppercase());
+        anyhow::bail!("{setting} ({env}) is required with PostgreSQL: every replica must share it");
     }
-    let path = config.data_dir.join("signing.key");
+    let path = config.data_dir.join(file);
     if let Ok(existing) = std::fs::read_to_string(&path) {
-        let key = existing.trim().as_bytes().to_vec();
-        if key.len() >= 32 {
-            return Ok(key);
+        if !existing.trim().is_empty() {
+            return Ok(existing.trim().to_owned());
         }
     }
-    let key = xieshang_platform::auth::random_secret(48);
-    write_private(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(key.into_bytes())
+    let value = generate();
+    write_private(&path, &value).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(value)
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -167,4 +211,16 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     }
     use std::io::Write;
     options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pii_keys_are_128_bit_hex() {
+        assert_eq!(parse_hex_key("000102030405060708090a0b0c0d0e0f").unwrap()[15], 15);
+        assert!(parse_hex_key("0001").is_err());
+        assert!(parse_hex_key("zz0102030405060708090a0b0c0d0e0f").is_err());
+    }
 }

@@ -1,0 +1,1 @@
+//! Social-conditions information: see services/proposals.
