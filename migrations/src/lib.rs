@@ -10,6 +10,7 @@ use sea_orm_migration::prelude::*;
 mod m20261122_000001_tenants;
 mod m20261123_000001_proposals;
 mod m20261123_000002_membership;
+mod m20261123_000003_information;
 pub mod rls;
 mod schema;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_tenants::Migration),
             Box::new(m20261123_000001_proposals::Migration),
             Box::new(m20261123_000002_membership::Migration),
+            Box::new(m20261123_000003_information::Migration),
         ]
     }
 }

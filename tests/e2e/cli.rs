@@ -64,3 +64,103 @@ async fn demo_then_tree_prints_the_hebei_committees() {
     assert!(format!("{err:#}").contains("not found"), "{err:#}");
     app.stop().await;
 }
+
+/// One CLI user: a session file of its own.
+struct CliUser {
+    common: Vec<String>,
+    _dir: TempDir,
+}
+
+impl CliUser {
+    fn new(app: &TestApp) -> Self {
+        let dir = TempDir(std::env::temp_dir().join(format!("xieshang-cli-{}", uuid::Uuid::new_v4().simple())));
+        std::fs::create_dir_all(&dir.0).unwrap();
+        let session = dir.0.join("session.json").display().to_string();
+        Self {
+            common: vec!["--server".into(), format!("http://{}", app.addr), "--session-file".into(), session],
+            _dir: dir,
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> anyhow::Result<String> {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(self.common.iter().map(String::as_str));
+        xieshang(&all).await
+    }
+}
+
+#[tokio::test]
+async fn a_proposal_goes_through_the_office_by_cli() {
+    use xieshang_proto::common::v1::{Date, Role};
+    use xieshang_proto::tenants::v1 as pb;
+
+    let app = spawn_app().await;
+    let tree = seed_tree(&app).await;
+    let admin = app.login("130528", "admin", PASSWORD).await.unwrap();
+    admin
+        .committees()
+        .create_term(pb::CreateTermRequest {
+            committee_id: tree.ningjin.id.clone(),
+            term: Some(pb::Term {
+                number: 10,
+                start_date: Some(Date { year: 2021, month: 12, day: 15 }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    admin
+        .committees()
+        .create_plenary_session(pb::CreatePlenarySessionRequest {
+            committee_id: tree.ningjin.id.clone(),
+            session: Some(pb::PlenarySession {
+                start_date: Some(Date { year: 2025, month: 1, day: 8 }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    create_user(&admin, &tree.ningjin.id, "zhangjianguo", "张建国", &[Role::Member]).await;
+    create_user(&admin, &tree.ningjin.id, "liting", "李婷", &[Role::Staff]).await;
+    create_user(&admin, &tree.ningjin.id, "nongyeju", "宁晋县农业农村局", &[Role::HandlingUnit]).await;
+
+    let mut users = Vec::new();
+    for user in ["zhangjianguo", "liting", "nongyeju"] {
+        let cli = CliUser::new(&app);
+        cli.run(&["login", "--committee", "130528", "--username", user, "--password", PASSWORD]).await.unwrap();
+        users.push(cli);
+    }
+    let [member, staff, unit] = <[CliUser; 3]>::try_from(users).ok().unwrap();
+
+    let drafted = member
+        .run(&[
+            "proposals",
+            "create",
+            "--json",
+            "--title",
+            "关于加快宁晋县盐碱地改良的建议",
+            "--body",
+            "我县东部乡镇盐碱地面积较大，建议统筹资金开展改良试点。",
+            "--category",
+            "生态",
+        ])
+        .await
+        .unwrap();
+    let id = serde_json::from_str::<serde_json::Value>(&drafted).unwrap()["id"].as_str().unwrap().to_owned();
+    member.run(&["proposals", "submit", &id]).await.unwrap();
+    let filed = staff.run(&["proposals", "file", &id]).await.unwrap();
+    assert!(filed.contains("第1号"), "{filed}");
+    staff.run(&["proposals", "assign", &id, "--lead", "nongyeju"]).await.unwrap();
+    let listed = unit.run(&["proposals", "list"]).await.unwrap();
+    assert!(listed.contains("盐碱地") && listed.contains("assigned"), "{listed}");
+    unit.run(&["proposals", "contact", &id, "--note", "电话沟通，实地查看了苏家庄镇盐碱地"]).await.unwrap();
+    unit.run(&["proposals", "reply", &id, "--class", "B", "--text", "已列入明年高标准农田建设计划。"]).await.unwrap();
+    let rated =
+        member.run(&["proposals", "rate", &id, "--process", "满意", "--result", "basically-satisfied"]).await.unwrap();
+    assert!(rated.contains("closed"), "{rated}");
+
+    // The unit cannot file; the error is a sentence.
+    let err = unit.run(&["proposals", "file", &id]).await.expect_err("units do not file");
+    assert!(format!("{err:#}").contains("permission denied") || format!("{err:#}").contains("not found"), "{err:#}");
+    app.stop().await;
+}

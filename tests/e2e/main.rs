@@ -5,11 +5,12 @@
 mod audit_and_events;
 mod auth;
 mod cli;
-mod information;
 mod committees;
+mod information;
 mod isolation;
 mod membership;
 mod proposals;
 mod rls;
 mod serving;
 mod terms;
+mod upward_and_deadlines;

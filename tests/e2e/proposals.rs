@@ -705,3 +705,268 @@ async fn concurrent_filing_numbers_without_gaps() {
     assert_eq!(numbers, (1..=200).collect::<Vec<i32>>());
     app.stop().await;
 }
+
+/// Days since 1970-01-01 (proleptic Gregorian; H. Hinnant's algorithm).
+fn to_days(d: &Date) -> i64 {
+    let (y, m, day) = (i64::from(d.year) - i64::from(d.month <= 2), i64::from(d.month), i64::from(d.day));
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn from_days(z: i64) -> Date {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Date { year: year as i32, month: month as i32, day: day as i32 }
+}
+
+fn days_after(d: &Date, days: i64) -> Date {
+    from_days(to_days(d) + days)
+}
+
+#[test]
+fn date_arithmetic_round_trips() {
+    let d = Date { year: 2026, month: 11, day: 23 };
+    assert_eq!(days_after(&d, 0), d);
+    assert_eq!(days_after(&d, 38), Date { year: 2026, month: 12, day: 31 });
+    assert_eq!(days_after(&d, 98), Date { year: 2027, month: 3, day: 1 });
+    assert_eq!(days_after(&Date { year: 2028, month: 3, day: 1 }, -1), Date { year: 2028, month: 2, day: 29 });
+}
+
+/// Files and assigns a proposal to `lead` (with optional co-units).
+async fn assigned(
+    n: &Ningjin,
+    title: &str,
+    category: pp::ProposalCategory,
+    lead: &Session,
+    co: &[&Session],
+) -> pp::Proposal {
+    let mut member = proposals(&n.member);
+    let p = create(&mut member, pp::Proposal { category: category as i32, ..draft(title) }).await;
+    member.submit_proposal(pp::SubmitProposalRequest { id: p.id.clone() }).await.unwrap();
+    let mut staff = proposals(&n.staff);
+    staff.file_proposal(pp::FileProposalRequest { id: p.id.clone() }).await.unwrap();
+    staff
+        .assign_proposal(pp::AssignProposalRequest {
+            id: p.id.clone(),
+            lead_unit_user_id: lead.user.id.clone(),
+            co_unit_user_ids: co.iter().map(|s| s.user.id.clone()).collect(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The unit contacts the proposer and replies.
+async fn handled(unit: &Session, id: &str, class: pp::ReplyClass) {
+    let mut u = proposals(unit);
+    u.record_contact(pp::RecordContactRequest {
+        id: id.into(), contact_date: Some(today()), note: "电话沟通".into()
+    })
+    .await
+    .unwrap();
+    u.reply_to_proposal(pp::ReplyToProposalRequest {
+        id: id.into(),
+        reply_class: class as i32,
+        text: "已研究办理，具体情况如下。".into(),
+    })
+    .await
+    .unwrap();
+}
+
+async fn rated(member: &Session, id: &str, process: pp::Rating, result: pp::Rating) -> pp::Proposal {
+    proposals(member)
+        .rate_reply(pp::RateReplyRequest {
+            id: id.into(),
+            process_rating: process as i32,
+            result_rating: result as i32,
+            comment: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn the_office_lists_overdue_and_soon_due_proposals() {
+    let app = spawn_app().await;
+    let n = ningjin(&app).await;
+    let mut staff = proposals(&n.staff);
+    let p = assigned(&n, "关于加快宁晋县盐碱地改良的建议", pp::ProposalCategory::Economic, &n.agriculture, &[]).await;
+    let q = assigned(&n, "关于发展宁晋县梨产业的建议", pp::ProposalCategory::Economic, &n.water, &[]).await;
+    handled(&n.water, &q.id, pp::ReplyClass::A).await;
+    let due = p.due_date.unwrap();
+    let ids = |r: &[pp::Proposal]| r.iter().map(|x| x.id.clone()).collect::<Vec<_>>();
+
+    // Today: due in about three months, neither overdue nor due within 14 days.
+    let now = staff.list_due_proposals(pp::ListDueProposalsRequest::default()).await.unwrap().into_inner();
+    assert!(now.overdue.is_empty() && now.due_soon.is_empty(), "{now:?}");
+    // Ten days before the deadline it is due soon; with a 7-day window it is not yet.
+    let ask = |within_days: i32, as_of: Date| pp::ListDueProposalsRequest { within_days, as_of: Some(as_of) };
+    let soon = staff.list_due_proposals(ask(0, days_after(&due, -10))).await.unwrap().into_inner();
+    assert_eq!((ids(&soon.due_soon), soon.overdue.len()), (vec![p.id.clone()], 0));
+    assert!(staff.list_due_proposals(ask(7, days_after(&due, -10))).await.unwrap().into_inner().due_soon.is_empty());
+    // On the due day it is still due; the day after, overdue. The replied one never shows.
+    let on_the_day = staff.list_due_proposals(ask(0, due)).await.unwrap().into_inner();
+    assert_eq!((ids(&on_the_day.due_soon), on_the_day.overdue.len()), (vec![p.id.clone()], 0));
+    let late = staff.list_due_proposals(ask(0, days_after(&due, 1))).await.unwrap().into_inner();
+    assert_eq!((ids(&late.overdue), late.due_soon.len()), (vec![p.id.clone()], 0));
+
+    let bad = staff.list_due_proposals(ask(400, due)).await;
+    assert_eq!(violated_field(&assert_code(bad, Code::InvalidArgument)), "within_days");
+    assert_code(
+        proposals(&n.member).list_due_proposals(pp::ListDueProposalsRequest::default()).await,
+        Code::PermissionDenied,
+    );
+    // Another county's office sees none of them.
+    let lincheng = proposals(&app.login("130522", "admin", PASSWORD).await.unwrap())
+        .list_due_proposals(ask(0, days_after(&due, 1)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(lincheng.overdue.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn statistics_are_counted_from_the_records() {
+    use xieshang_proto::proposals::v1::information_service_client::InformationServiceClient;
+    let app = spawn_app().await;
+    let n = ningjin(&app).await;
+    let (mut member, mut staff) = (proposals(&n.member), proposals(&n.staff));
+    use pp::ProposalCategory::{Cultural, Economic, Social};
+    use pp::Rating::{BasicallySatisfied, Dissatisfied, Satisfied};
+
+    // p1: A reply, satisfied → closed.
+    let p1 = assigned(&n, "关于加快宁晋县盐碱地改良的建议", Economic, &n.agriculture, &[]).await;
+    handled(&n.agriculture, &p1.id, pp::ReplyClass::A).await;
+    rated(&n.member, &p1.id, Satisfied, Satisfied).await;
+    // p2: B reply, result dissatisfied → handled again (its reply is withdrawn).
+    let p2 = assigned(&n, "关于完善农村养老服务体系的建议", Social, &n.water, &[]).await;
+    handled(&n.water, &p2.id, pp::ReplyClass::B).await;
+    let again = rated(&n.member, &p2.id, Satisfied, Dissatisfied).await;
+    assert_eq!(again.rehandle_count, 1);
+    // p3: lead + co-unit, C reply, basically satisfied → closed.
+    let p3 = assigned(&n, "关于发展宁晋县梨产业的建议", Economic, &n.agriculture, &[&n.water]).await;
+    handled(&n.agriculture, &p3.id, pp::ReplyClass::C).await;
+    rated(&n.member, &p3.id, BasicallySatisfied, BasicallySatisfied).await;
+    // p4: assigned, not replied yet.
+    assigned(&n, "关于推进高标准农田建设的建议", Economic, &n.agriculture, &[]).await;
+    // p5: declined; p6: withdrawn; p7: a (cultural) draft, not received.
+    let p5 = submitted(&mut member, "关于建设县文化艺术中心的建议").await;
+    let _ =
+        create(&mut member, pp::Proposal { category: Cultural as i32, ..draft("关于建设县文化艺术中心的建议") }).await;
+    staff
+        .decline_proposal(pp::DeclineProposalRequest {
+            id: p5.id.clone(),
+            reason: "已列入规划".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut p6 = draft("关于改善县城停车难问题的建议");
+    p6.category = Social as i32;
+    let p6 = create(&mut member, p6).await;
+    member.submit_proposal(pp::SubmitProposalRequest { id: p6.id.clone() }).await.unwrap();
+    member.withdraw_proposal(pp::WithdrawProposalRequest { id: p6.id.clone() }).await.unwrap();
+    // p5 was drafted as economic by `submitted`; make the mix's categories explicit.
+    let p5 = staff.get_proposal(pp::GetProposalRequest { id: p5.id.clone() }).await.unwrap().into_inner();
+    assert_eq!(p5.category, Economic as i32);
+
+    // Information: three items, one adopted with an instruction, one declined, one pending.
+    let bearer = Bearer(Some(MetadataValue::from_str(&format!("Bearer {}", n.member.access_token)).unwrap()));
+    let mut info_member = InformationServiceClient::with_interceptor(n.member.channel.clone(), bearer);
+    let bearer = Bearer(Some(MetadataValue::from_str(&format!("Bearer {}", n.staff.access_token)).unwrap()));
+    let mut info_staff = InformationServiceClient::with_interceptor(n.staff.channel.clone(), bearer);
+    let mut items = Vec::new();
+    for title in
+        ["关于农村集中供水水压不足的情况反映", "关于县城夜市占道经营的情况反映", "关于乡村学校校车不足的情况反映"]
+    {
+        let i = info_member
+            .submit_information(pp::SubmitInformationRequest {
+                information: Some(pp::InformationItem {
+                    title: title.into(),
+                    body: "群众反映强烈，建议有关部门尽快研究解决。".into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        items.push(i.id);
+    }
+    info_staff.adopt_information(pp::AdoptInformationRequest { id: items[0].clone() }).await.unwrap();
+    info_staff
+        .instruct_information(pp::InstructInformationRequest {
+            id: items[0].clone(),
+            leader: "县委书记 李某".into(),
+            text: "请县水利局抓紧落实。".into(),
+        })
+        .await
+        .unwrap();
+    info_staff
+        .decline_information(pp::DeclineInformationRequest {
+            id: items[1].clone(), reason: "已有同类信息".into()
+        })
+        .await
+        .unwrap();
+
+    let t = today();
+    let year = |y: i32| pp::GetProposalStatisticsRequest {
+        committee_id: n.tree.ningjin.id.clone(),
+        start_date: Some(Date { year: y, month: 1, day: 1 }),
+        end_date: Some(Date { year: y, month: 12, day: 31 }),
+    };
+    let s = staff.get_proposal_statistics(year(t.year)).await.unwrap().into_inner();
+    // p1–p6 were submitted; p1–p4 filed.
+    assert_eq!((s.received, s.filed), (6, 4));
+    assert!((s.filing_rate - 4.0 / 6.0).abs() < 1e-9, "{}", s.filing_rate);
+    let cats: Vec<(i32, i32, i32)> = s.by_category.iter().map(|c| (c.category, c.received, c.filed)).collect();
+    // Economic: p1, p3, p4, p5; social: p2, p6.
+    assert_eq!(cats, vec![(Economic as i32, 4, 3), (Social as i32, 2, 1)]);
+    let units: Vec<(&str, i32, i32, i32)> =
+        s.by_unit.iter().map(|u| (u.unit_name.as_str(), u.assigned, u.replied, u.replied_on_time)).collect();
+    assert_eq!(units, vec![("宁晋县农业农村局", 3, 2, 2), ("宁晋县水利局", 2, 0, 0)]);
+    assert_eq!(s.by_unit[0].unit_user_id, n.agriculture.user.id);
+    assert_eq!((s.replied, s.replied_on_time, s.overdue), (2, 2, 0));
+    assert_eq!((s.class_a, s.class_b, s.class_c), (1, 0, 1));
+    assert_eq!((s.class_a_share, s.class_b_share, s.class_c_share), (0.5, 0.0, 0.5));
+    // Final result ratings: satisfied (p1), dissatisfied (p2), basically satisfied (p3).
+    assert_eq!(s.rated, 3);
+    assert!((s.satisfaction_rate - 2.0 / 3.0).abs() < 1e-9, "{}", s.satisfaction_rate);
+    assert_eq!(s.rehandled, 1);
+    assert_eq!((s.information_submitted, s.information_adopted, s.information_instructed), (3, 1, 1));
+    let levels: Vec<(i32, i32)> = s.information_adopted_by_level.iter().map(|l| (l.level, l.adopted)).collect();
+    assert_eq!(levels, vec![(xieshang_proto::common::v1::CommitteeLevel::County as i32, 1)]);
+
+    // Another period holds nothing.
+    let empty = staff.get_proposal_statistics(year(t.year - 1)).await.unwrap().into_inner();
+    assert_eq!((empty.received, empty.filed, empty.filing_rate, empty.information_submitted), (0, 0, 0.0, 0));
+    assert!(empty.by_category.is_empty() && empty.by_unit.is_empty());
+    // Members may not; another committee's are not found; the period must be sane.
+    assert_code(proposals(&n.member).get_proposal_statistics(year(t.year)).await, Code::PermissionDenied);
+    let lincheng = proposals(&app.login("130522", "admin", PASSWORD).await.unwrap());
+    assert_code(lincheng.clone().get_proposal_statistics(year(t.year)).await, Code::NotFound);
+    let backwards = pp::GetProposalStatisticsRequest {
+        end_date: Some(Date { year: t.year - 1, month: 1, day: 1 }),
+        ..year(t.year)
+    };
+    assert_eq!(
+        violated_field(&assert_code(staff.get_proposal_statistics(backwards).await, Code::InvalidArgument)),
+        "end_date"
+    );
+    // Operators read any committee's.
+    let op = proposals(&app.operator().await).get_proposal_statistics(year(t.year)).await.unwrap().into_inner();
+    assert_eq!(op.received, 6);
+    app.stop().await;
+}

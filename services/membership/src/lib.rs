@@ -1,36 +1,66 @@
-//! The membership service (`xieshang.membership.v1`).
+//! The membership service (`xieshang.membership.v1`): the roster of members
+//! (委员) with their committee's reference data, personal information
+//! encrypted at rest, performance records (履职档案) fed by other services'
+//! events, and members' self-service.
+//!
+//! - [`domain`]: plain types and rules (ID numbers, masking, ranking).
+//! - [`store`]: the repository; every function takes the caller's context.
+//! - `crypto`: SM4-CCM sealing and keyed digests of personal information.
+//! - `consumer`: the event handler that turns events into record entries.
+//! - `grpc`: the only module that touches generated protobuf types.
 #![forbid(unsafe_code)]
+
+mod consumer;
+mod crypto;
+pub mod domain;
+mod entity;
+pub mod error;
+mod grpc;
+pub mod store;
 
 use std::sync::Arc;
 
 use tonic::service::RoutesBuilder;
+use tonic::service::interceptor::InterceptedService;
 use xieshang_platform::auth::AuthInterceptor;
 use xieshang_platform::db::Db;
 use xieshang_platform::events::EventHandler;
+use xieshang_proto::membership::v1 as pb;
+
+pub use error::MembershipError;
+pub use store::Store;
 
 /// Fully-qualified names of the gRPC services this crate serves (for health reporting).
-pub const SERVICE_NAMES: &[&str] = &[];
+pub const SERVICE_NAMES: &[&str] = &["xieshang.membership.v1.MembershipService"];
 
 /// The membership service, ready to be mounted on a server.
 #[derive(Clone)]
 pub struct MembershipService {
-    #[allow(dead_code)]
     db: Db,
-    #[allow(dead_code)]
-    pii_key: [u8; 16],
+    store: Store,
 }
 
 impl MembershipService {
     /// `pii_key`: the SM4 key that encrypts personal information at rest.
     pub fn new(db: Db, pii_key: [u8; 16]) -> Self {
-        Self { db, pii_key }
+        let store = Store::new(db.clone(), crypto::Pii::new(pii_key));
+        Self { db, store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Mounts every gRPC service of this crate behind the auth interceptor.
-    pub fn add_to(&self, _routes: &mut RoutesBuilder, _auth: AuthInterceptor) {}
+    pub fn add_to(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
+        routes.add_service(InterceptedService::new(
+            pb::membership_service_server::MembershipServiceServer::new(grpc::MembershipApi(self.store.clone())),
+            auth,
+        ));
+    }
 
     /// Handlers to subscribe to the event bus.
     pub fn event_handlers(&self) -> Vec<Arc<dyn EventHandler>> {
-        Vec::new()
+        vec![Arc::new(consumer::RecordConsumer::new(self.db.clone()))]
     }
 }

@@ -387,12 +387,20 @@ pub struct Settings {
     pub objection_window_days: i32,
     pub co_unit_opinion_months: i32,
     pub reply_window_months: i32,
+    /// Longest body of an information item, in characters.
+    pub information_body_max: i32,
     pub version: i32,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { objection_window_days: 10, co_unit_opinion_months: 1, reply_window_months: 3, version: 0 }
+        Self {
+            objection_window_days: 10,
+            co_unit_opinion_months: 1,
+            reply_window_months: 3,
+            information_body_max: INFORMATION_BODY_DEFAULT,
+            version: 0,
+        }
     }
 }
 
@@ -432,6 +440,202 @@ pub fn today() -> NaiveDate {
 /// `date` plus `months` calendar months (clamped to the month's end).
 pub fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
     date.checked_add_months(chrono::Months::new(months.max(0) as u32)).unwrap_or(date)
+}
+
+// ---------------------------------------------------------------------------
+// Social-conditions information (社情民意信息)
+// ---------------------------------------------------------------------------
+
+/// Where an information item is in its review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InformationState {
+    Submitted,
+    Edited,
+    Adopted,
+    Declined,
+}
+
+impl InformationState {
+    pub const ALL: [InformationState; 4] = [Self::Submitted, Self::Edited, Self::Adopted, Self::Declined];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "SUBMITTED",
+            Self::Edited => "EDITED",
+            Self::Adopted => "ADOPTED",
+            Self::Declined => "DECLINED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for InformationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What staff do to an information item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InformationAction {
+    Edit,
+    Adopt,
+    Decline,
+    Instruct,
+    Forward,
+}
+
+impl InformationAction {
+    fn allowed(self) -> &'static [InformationState] {
+        use InformationState::*;
+        match self {
+            Self::Edit | Self::Adopt | Self::Decline => &[Submitted, Edited],
+            Self::Instruct => &[Adopted],
+            Self::Forward => &[Submitted, Edited, Adopted],
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Edit => "edited",
+            Self::Adopt => "adopted",
+            Self::Decline => "declined",
+            Self::Instruct => "given an instruction",
+            Self::Forward => "reported upward",
+        }
+    }
+}
+
+/// An information transition the review does not allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InformationRefused {
+    pub state: InformationState,
+    pub action: InformationAction,
+}
+
+impl fmt::Display for InformationRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let allowed: Vec<&str> = self.action.allowed().iter().map(|s| s.as_str()).collect();
+        write!(
+            f,
+            "information item is {}; only a {} item can be {}",
+            self.state,
+            allowed.join(" or "),
+            self.action.verb()
+        )
+    }
+}
+
+impl std::error::Error for InformationRefused {}
+
+/// The review: the state after `action`, or why it is refused.
+pub fn apply_information(
+    state: InformationState,
+    action: InformationAction,
+) -> Result<InformationState, InformationRefused> {
+    if !action.allowed().contains(&state) {
+        return Err(InformationRefused { state, action });
+    }
+    Ok(match action {
+        InformationAction::Edit => InformationState::Edited,
+        InformationAction::Adopt => InformationState::Adopted,
+        InformationAction::Decline => InformationState::Declined,
+        InformationAction::Instruct | InformationAction::Forward => state,
+    })
+}
+
+/// Committee levels, stored as their protobuf numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    Provincial = 1,
+    City = 2,
+    County = 3,
+}
+
+impl Level {
+    pub fn from_i16(v: i16) -> Option<Self> {
+        match v {
+            1 => Some(Self::Provincial),
+            2 => Some(Self::City),
+            3 => Some(Self::County),
+            _ => None,
+        }
+    }
+}
+
+/// What a committee further up did with an original item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpwardStatus {
+    pub adopted: bool,
+    pub committee_id: CommitteeId,
+    pub committee_name: String,
+    pub level: Option<Level>,
+    pub at: DateTime<Utc>,
+}
+
+/// An information item as the service hands it out.
+#[derive(Clone, Debug)]
+pub struct Information {
+    pub id: Uuid,
+    pub committee_id: CommitteeId,
+    pub title: String,
+    pub body: String,
+    pub state: InformationState,
+    pub authors: Vec<UserId>,
+    pub author_names: Vec<String>,
+    pub origin_committee_id: CommitteeId,
+    pub origin_item_id: Uuid,
+    pub forwarded_to: Option<CommitteeId>,
+    pub received_from: Option<CommitteeId>,
+    pub decline_reason: String,
+    pub instruction_leader: String,
+    pub instruction_text: String,
+    pub upward: Vec<UpwardStatus>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub const INFORMATION_BODY_DEFAULT: i32 = 1_500;
+pub const INFORMATION_BODY_LIMIT: i32 = 20_000;
+
+/// Figures of one committee and period; see `ProposalStatistics` in the proto.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Statistics {
+    pub received: i32,
+    pub filed: i32,
+    pub by_category: Vec<(Category, i32, i32)>,
+    pub by_unit: Vec<UnitFigures>,
+    pub replied: i32,
+    pub replied_on_time: i32,
+    pub overdue: i32,
+    pub class_a: i32,
+    pub class_b: i32,
+    pub class_c: i32,
+    pub rated: i32,
+    pub satisfied: i32,
+    pub rehandled: i32,
+    pub information_submitted: i32,
+    pub information_adopted: i32,
+    pub information_instructed: i32,
+    pub information_adopted_by_level: Vec<(Level, i32)>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UnitFigures {
+    pub unit: Option<UserId>,
+    pub name: String,
+    pub assigned: i32,
+    pub replied: i32,
+    pub replied_on_time: i32,
+}
+
+/// `part / whole`, 0 when `whole` is 0.
+pub fn ratio(part: i32, whole: i32) -> f64 {
+    if whole == 0 { 0.0 } else { f64::from(part) / f64::from(whole) }
 }
 
 #[cfg(test)]
@@ -566,5 +770,48 @@ mod tests {
     fn deadlines_add_calendar_months() {
         let d = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         assert_eq!(add_months(d, 3), NaiveDate::from_ymd_opt(2027, 2, 28).unwrap());
+    }
+    #[test]
+    fn information_review_allows_exactly_these() {
+        use InformationAction as A;
+        use InformationState as S;
+        let actions = [A::Edit, A::Adopt, A::Decline, A::Instruct, A::Forward];
+        let mut allowed = 0;
+        for state in S::ALL {
+            for action in actions {
+                let want = match (state, action) {
+                    (S::Submitted | S::Edited, A::Edit) => Some(S::Edited),
+                    (S::Submitted | S::Edited, A::Adopt) => Some(S::Adopted),
+                    (S::Submitted | S::Edited, A::Decline) => Some(S::Declined),
+                    (S::Adopted, A::Instruct) => Some(S::Adopted),
+                    (s @ (S::Submitted | S::Edited | S::Adopted), A::Forward) => Some(s),
+                    _ => None,
+                };
+                match (apply_information(state, action), want) {
+                    (Ok(got), Some(want)) => {
+                        assert_eq!(got, want);
+                        allowed += 1;
+                    }
+                    (Err(refused), None) => {
+                        assert!(refused.to_string().starts_with(&format!("information item is {state};")))
+                    }
+                    (got, want) => panic!("{state} + {action:?}: got {got:?}, expected {want:?}"),
+                }
+            }
+        }
+        assert_eq!(allowed, 10);
+        assert_eq!(
+            apply_information(S::Declined, A::Adopt).unwrap_err().to_string(),
+            "information item is DECLINED; only a SUBMITTED or EDITED item can be adopted"
+        );
+        for s in S::ALL {
+            assert_eq!(S::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn ratios_are_zero_over_nothing() {
+        assert_eq!(ratio(0, 0), 0.0);
+        assert_eq!(ratio(1, 4), 0.25);
     }
 }

@@ -84,6 +84,7 @@ entity!(settings, "proposal_settings", {
     pub objection_window_days: i32,
     pub co_unit_opinion_months: i32,
     pub reply_window_months: i32,
+    pub information_body_max: i32,
     pub version: i32,
     pub updated_at: DateTimeUtc,
 });
@@ -91,7 +92,55 @@ entity!(settings, "proposal_settings", {
 entity!(committee, "committees", {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    pub name: String,
+    pub level: i16,
+    pub parent_id: Option<Uuid>,
     pub path: String,
+});
+
+entity!(user, "users", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Option<Uuid>,
+    pub display_name: String,
+});
+
+entity!(information, "information_items", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub title: String,
+    pub body: String,
+    pub state: String,
+    pub author_user_ids: String,
+    pub author_names: String,
+    pub submitted_by: Uuid,
+    pub origin_committee_id: Uuid,
+    pub origin_item_id: Uuid,
+    pub forwarded_to_committee_id: Option<Uuid>,
+    pub forwarded_item_id: Option<Uuid>,
+    pub forwarded_at: Option<DateTimeUtc>,
+    pub received_from_committee_id: Option<Uuid>,
+    pub decline_reason: String,
+    pub instruction_leader: String,
+    pub instruction_text: String,
+    pub adopted_at: Option<DateTimeUtc>,
+    pub instructed_at: Option<DateTimeUtc>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(upward, "information_upward", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub event_id: Uuid,
+    pub committee_id: Uuid,
+    pub item_id: Uuid,
+    pub kind: String,
+    pub by_committee_id: Uuid,
+    pub by_committee_name: String,
+    pub by_level: i16,
+    pub occurred_at: DateTimeUtc,
 });
 
 entity!(term, "terms", {

@@ -5,7 +5,7 @@ use tonic::Status;
 use xieshang_platform::PlatformError;
 use xieshang_platform::status::{self, InvalidField};
 
-use crate::domain::Refused;
+use crate::domain::{InformationRefused, Refused};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProposalsError {
@@ -21,6 +21,9 @@ pub enum ProposalsError {
     /// The lifecycle does not allow the action in the current state.
     #[error(transparent)]
     Refused(#[from] Refused),
+    /// The information review does not allow the action in the current state.
+    #[error(transparent)]
+    InformationRefused(#[from] InformationRefused),
     #[error("etag mismatch")]
     EtagMismatch,
     #[error(transparent)]
@@ -53,6 +56,7 @@ impl From<ProposalsError> for Status {
             ProposalsError::PermissionDenied(reason) => status::permission_denied(reason),
             ProposalsError::FailedPrecondition(reason) => status::failed_precondition(reason),
             ProposalsError::Refused(refused) => status::failed_precondition(refused.to_string()),
+            ProposalsError::InformationRefused(refused) => status::failed_precondition(refused.to_string()),
             ProposalsError::EtagMismatch => status::etag_mismatch(),
             ProposalsError::Field(err) => err.into(),
             ProposalsError::Db(err) => status::internal(&err),

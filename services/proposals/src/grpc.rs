@@ -8,10 +8,16 @@ use xieshang_platform::auth::authenticated;
 use xieshang_platform::ids::UserId;
 use xieshang_platform::status::invalid_argument;
 use xieshang_platform::time::{date_from_proto, date_to_proto, timestamp};
+use xieshang_proto::common::v1::CommitteeLevel;
 use xieshang_proto::proposals::v1 as pb;
 
-use crate::domain::{self, Category, Conversion, Kind, ProposalState, Rating, ReplyClass, Settings, UnitRole};
-use crate::store::{Assignment, ProposalFilter, ProposalPatch, SettingsPatch, Store};
+use crate::domain::{
+    self, Category, Conversion, InformationState, Kind, Level, ProposalState, Rating, ReplyClass, Settings, UnitRole,
+};
+use crate::store::{
+    Assignment, InformationFilter, NewInformation, ProposalFilter, ProposalPatch, SettingsPatch, Store,
+};
+use xieshang_platform::ids::CommitteeId;
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -167,13 +173,14 @@ fn proposal_to_proto(p: domain::Proposal) -> pb::Proposal {
     }
 }
 
-fn settings_to_proto(committee: xieshang_platform::ids::CommitteeId, s: Settings) -> pb::ProposalSettings {
+fn settings_to_proto(committee: CommitteeId, s: Settings) -> pb::ProposalSettings {
     pb::ProposalSettings {
         committee_id: committee.to_string(),
         objection_window_days: s.objection_window_days,
         co_unit_opinion_months: s.co_unit_opinion_months,
         reply_window_months: s.reply_window_months,
         etag: domain::etag(s.version),
+        information_body_max_chars: s.information_body_max,
     }
 }
 
@@ -378,15 +385,230 @@ impl pb::proposal_service_server::ProposalService for ProposalApi {
         let mut patch = SettingsPatch::default();
         for path in mask_paths(
             r.update_mask.as_ref(),
-            &["objection_window_days", "co_unit_opinion_months", "reply_window_months"],
+            &["objection_window_days", "co_unit_opinion_months", "reply_window_months", "information_body_max_chars"],
         )? {
             match path {
                 "objection_window_days" => patch.objection_window_days = Some(s.objection_window_days),
                 "co_unit_opinion_months" => patch.co_unit_opinion_months = Some(s.co_unit_opinion_months),
-                _ => patch.reply_window_months = Some(s.reply_window_months),
+                "reply_window_months" => patch.reply_window_months = Some(s.reply_window_months),
+                _ => patch.information_body_max = Some(s.information_body_max_chars),
             }
         }
         let (committee, updated) = self.0.update_settings(ctx, patch, &r.etag).await?;
         Ok(Response::new(settings_to_proto(committee, updated)))
+    }
+
+    async fn list_due_proposals(
+        &self,
+        req: Request<pb::ListDueProposalsRequest>,
+    ) -> Reply<pb::ListDueProposalsResponse> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let as_of = match &r.as_of {
+            Some(d) => Some(date_from_proto("as_of", Some(d))?),
+            None => None,
+        };
+        let due = self.0.list_due_proposals(ctx, r.within_days, as_of).await?;
+        Ok(Response::new(pb::ListDueProposalsResponse {
+            overdue: due.overdue.into_iter().map(proposal_to_proto).collect(),
+            due_soon: due.due_soon.into_iter().map(proposal_to_proto).collect(),
+        }))
+    }
+
+    async fn get_proposal_statistics(
+        &self,
+        req: Request<pb::GetProposalStatisticsRequest>,
+    ) -> Reply<pb::ProposalStatistics> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let committee = CommitteeId(id("committee_id", &r.committee_id)?);
+        let start = date_from_proto("start_date", r.start_date.as_ref())?;
+        let end = date_from_proto("end_date", r.end_date.as_ref())?;
+        let s = self.0.proposal_statistics(ctx, committee, start, end).await?;
+        let replies = s.class_a + s.class_b + s.class_c;
+        Ok(Response::new(pb::ProposalStatistics {
+            committee_id: committee.to_string(),
+            start_date: Some(date_to_proto(start)),
+            end_date: Some(date_to_proto(end)),
+            received: s.received,
+            filed: s.filed,
+            filing_rate: domain::ratio(s.filed, s.received),
+            by_category: s
+                .by_category
+                .iter()
+                .map(|(c, received, filed)| pb::CategoryCount {
+                    category: *c as i32,
+                    received: *received,
+                    filed: *filed,
+                })
+                .collect(),
+            by_unit: s
+                .by_unit
+                .iter()
+                .map(|u| pb::UnitCount {
+                    unit_user_id: u.unit.map(|x| x.to_string()).unwrap_or_default(),
+                    unit_name: u.name.clone(),
+                    assigned: u.assigned,
+                    replied: u.replied,
+                    replied_on_time: u.replied_on_time,
+                })
+                .collect(),
+            replied: s.replied,
+            replied_on_time: s.replied_on_time,
+            overdue: s.overdue,
+            class_a: s.class_a,
+            class_b: s.class_b,
+            class_c: s.class_c,
+            class_a_share: domain::ratio(s.class_a, replies),
+            class_b_share: domain::ratio(s.class_b, replies),
+            class_c_share: domain::ratio(s.class_c, replies),
+            rated: s.rated,
+            satisfaction_rate: domain::ratio(s.satisfied, s.rated),
+            rehandled: s.rehandled,
+            information_submitted: s.information_submitted,
+            information_adopted: s.information_adopted,
+            information_instructed: s.information_instructed,
+            information_adopted_by_level: s
+                .information_adopted_by_level
+                .iter()
+                .map(|(level, n)| pb::LevelCount { level: level_to_proto(*level) as i32, adopted: *n })
+                .collect(),
+        }))
+    }
+}
+
+fn level_to_proto(l: Level) -> CommitteeLevel {
+    match l {
+        Level::Provincial => CommitteeLevel::Provincial,
+        Level::City => CommitteeLevel::City,
+        Level::County => CommitteeLevel::County,
+    }
+}
+
+fn information_state_to_proto(s: InformationState) -> pb::InformationState {
+    match s {
+        InformationState::Submitted => pb::InformationState::Submitted,
+        InformationState::Edited => pb::InformationState::Edited,
+        InformationState::Adopted => pb::InformationState::Adopted,
+        InformationState::Declined => pb::InformationState::Declined,
+    }
+}
+
+fn information_state_from_proto(v: i32) -> Result<Option<InformationState>, Status> {
+    use pb::InformationState as S;
+    Ok(Some(
+        match S::try_from(v).map_err(|_| invalid_argument("state", format!("{v} is not an information state")))? {
+            S::Unspecified => return Ok(None),
+            S::Submitted => InformationState::Submitted,
+            S::Edited => InformationState::Edited,
+            S::Adopted => InformationState::Adopted,
+            S::Declined => InformationState::Declined,
+        },
+    ))
+}
+
+fn information_to_proto(i: domain::Information) -> pb::InformationItem {
+    pb::InformationItem {
+        id: i.id.to_string(),
+        committee_id: i.committee_id.to_string(),
+        title: i.title,
+        body: i.body,
+        state: information_state_to_proto(i.state) as i32,
+        author_user_ids: i.authors.iter().map(ToString::to_string).collect(),
+        author_names: i.author_names,
+        origin_committee_id: i.origin_committee_id.to_string(),
+        origin_item_id: i.origin_item_id.to_string(),
+        forwarded_to_committee_id: i.forwarded_to.map(|c| c.to_string()).unwrap_or_default(),
+        received_from_committee_id: i.received_from.map(|c| c.to_string()).unwrap_or_default(),
+        decline_reason: i.decline_reason,
+        instruction_leader: i.instruction_leader,
+        instruction_text: i.instruction_text,
+        upward: i
+            .upward
+            .into_iter()
+            .map(|u| pb::UpwardStatus {
+                kind: if u.adopted { "adopted" } else { "instructed" }.into(),
+                committee_id: u.committee_id.to_string(),
+                committee_name: u.committee_name,
+                level: u.level.map_or(0, |l| level_to_proto(l) as i32),
+                time: Some(timestamp(u.at)),
+            })
+            .collect(),
+        create_time: Some(timestamp(i.created_at)),
+        update_time: Some(timestamp(i.updated_at)),
+        etag: domain::etag(i.version),
+    }
+}
+
+fn item(i: domain::Information) -> Reply<pb::InformationItem> {
+    Ok(Response::new(information_to_proto(i)))
+}
+
+/// `xieshang.proposals.v1.InformationService`.
+pub struct InformationApi(pub Store);
+
+#[tonic::async_trait]
+impl pb::information_service_server::InformationService for InformationApi {
+    async fn submit_information(&self, req: Request<pb::SubmitInformationRequest>) -> Reply<pb::InformationItem> {
+        let ctx = authenticated(&req)?;
+        let i = req.get_ref().information.as_ref().ok_or_else(|| invalid_argument("information", "is required"))?;
+        let input = NewInformation {
+            title: i.title.clone(),
+            body: i.body.clone(),
+            co_authors: user_ids("information.author_user_ids", &i.author_user_ids)?,
+        };
+        item(self.0.submit_information(ctx, input).await?)
+    }
+
+    async fn get_information(&self, req: Request<pb::GetInformationRequest>) -> Reply<pb::InformationItem> {
+        let ctx = authenticated(&req)?;
+        item(self.0.get_information(ctx, id("id", &req.get_ref().id)?).await?)
+    }
+
+    async fn list_information(&self, req: Request<pb::ListInformationRequest>) -> Reply<pb::ListInformationResponse> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let filter = InformationFilter {
+            state: information_state_from_proto(r.state)?,
+            received: r.received,
+            page_size: r.page_size,
+            page_token: r.page_token.clone(),
+        };
+        let page = self.0.list_information(ctx, filter).await?;
+        Ok(Response::new(pb::ListInformationResponse {
+            items: page.items.into_iter().map(information_to_proto).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn edit_information(&self, req: Request<pb::EditInformationRequest>) -> Reply<pb::InformationItem> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let item_id = id("id", &r.id)?;
+        let title = (!r.title.is_empty()).then(|| r.title.clone());
+        let body = (!r.body.is_empty()).then(|| r.body.clone());
+        item(self.0.edit_information(ctx, item_id, title, body, &r.etag).await?)
+    }
+
+    async fn adopt_information(&self, req: Request<pb::AdoptInformationRequest>) -> Reply<pb::InformationItem> {
+        let ctx = authenticated(&req)?;
+        item(self.0.adopt_information(ctx, id("id", &req.get_ref().id)?).await?)
+    }
+
+    async fn decline_information(&self, req: Request<pb::DeclineInformationRequest>) -> Reply<pb::InformationItem> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        item(self.0.decline_information(ctx, id("id", &r.id)?, &r.reason).await?)
+    }
+
+    async fn instruct_information(&self, req: Request<pb::InstructInformationRequest>) -> Reply<pb::InformationItem> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        item(self.0.instruct_information(ctx, id("id", &r.id)?, &r.leader, &r.text).await?)
+    }
+
+    async fn forward_information(&self, req: Request<pb::ForwardInformationRequest>) -> Reply<pb::InformationItem> {
+        let ctx = authenticated(&req)?;
+        item(self.0.forward_information(ctx, id("id", &req.get_ref().id)?).await?)
     }
 }

@@ -1,5 +1,6 @@
 //! The proposals service (`xieshang.proposals.v1`): proposals (提案) from
-//! drafting to the proposer's rating.
+//! drafting to the proposer's rating, their deadlines and statistics, and
+//! social-conditions information (社情民意信息) reported up the tree.
 //!
 //! - [`domain`]: plain types and the lifecycle as a state machine.
 //! - [`store`]: the repository; every function takes the caller's context.
@@ -10,19 +11,25 @@ pub mod domain;
 mod entity;
 pub mod error;
 mod grpc;
+mod handlers;
 pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use tonic::service::RoutesBuilder;
 use tonic::service::interceptor::InterceptedService;
 use xieshang_platform::auth::AuthInterceptor;
 use xieshang_platform::db::Db;
+use xieshang_platform::events::EventHandler;
 use xieshang_proto::proposals::v1 as pb;
 
 pub use error::ProposalsError;
 pub use store::Store;
 
 /// Fully-qualified names of the gRPC services this crate serves (for health reporting).
-pub const SERVICE_NAMES: &[&str] = &["xieshang.proposals.v1.ProposalService"];
+pub const SERVICE_NAMES: &[&str] =
+    &["xieshang.proposals.v1.ProposalService", "xieshang.proposals.v1.InformationService"];
 
 /// The proposals service, ready to be mounted on a server.
 #[derive(Clone)]
@@ -43,7 +50,40 @@ impl ProposalsService {
     pub fn add_to(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
         routes.add_service(InterceptedService::new(
             pb::proposal_service_server::ProposalServiceServer::new(grpc::ProposalApi(self.store.clone())),
+            auth.clone(),
+        ));
+        routes.add_service(InterceptedService::new(
+            pb::information_service_server::InformationServiceServer::new(grpc::InformationApi(self.store.clone())),
             auth,
         ));
+    }
+
+    /// Handlers to subscribe to the event bus: the upward status of forwarded
+    /// information items (`InformationAdopted`, `InformationInstructed`).
+    pub fn event_handlers(&self) -> Vec<Arc<dyn EventHandler>> {
+        vec![Arc::new(handlers::UpwardStatus { store: self.store.clone() })]
+    }
+
+    /// The deadline sweep ([`Store::sweep_deadlines`]) every `every`, until
+    /// `shutdown` turns true. Safe to run on every replica.
+    pub async fn run_sweeper(&self, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            match self.store.sweep_deadlines(xieshang_platform::time::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reminders = n, "deadline sweep sent reminders"),
+                Err(err) => tracing::warn!(error = %err, "deadline sweep failed; will retry"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
     }
 }

@@ -21,18 +21,24 @@ use xieshang_platform::events::{EventTransport, InProcessBus, OutboxRelay};
 use xieshang_platform::telemetry::RpcLayer;
 use xieshang_tenants::TenantsService;
 
+/// How often overdue proposals are looked for (reminders are per day).
+const DEADLINE_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// A started server. Dropping it does not stop it; call [`Running::shutdown`].
 pub struct Running {
     pub addr: SocketAddr,
     pub db: Db,
     pub bus: Arc<InProcessBus>,
     pub tenants: TenantsService,
+    /// Present when this process runs the proposals service.
+    pub proposals: Option<xieshang_proposals::ProposalsService>,
     /// The first operator, when this start created one: username and, if
     /// generated, the one-time password.
     pub bootstrap: Option<(String, Option<String>)>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
-    relay: JoinHandle<()>,
+    /// Background work that stops on shutdown: the outbox relay, sweeps.
+    workers: Vec<JoinHandle<()>>,
 }
 
 impl Running {
@@ -40,7 +46,9 @@ impl Running {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.server.await.context("server task")?.context("server")?;
-        self.relay.await.context("relay task")?;
+        for worker in self.workers {
+            worker.await.context("background task")?;
+        }
         Ok(())
     }
 
@@ -72,6 +80,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let auth = AuthInterceptor::new(keys.clone(), revocations.clone());
 
     let bus = Arc::new(InProcessBus::new());
+    let (shutdown, mut shutdown_rx) = watch::channel(false);
+    let mut workers = Vec::new();
     let tenants = TenantsService::new(db.clone(), keys.clone(), revocations.clone());
     let mut routes = RoutesBuilder::default();
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -102,9 +112,18 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             health.set_service_status(*name, ServingStatus::Serving).await;
         }
     }
+    let mut proposals_service = None;
     if config.runs("proposals") {
         let proposals = xieshang_proposals::ProposalsService::new(db.clone());
         proposals.add_to(&mut routes, auth.clone());
+        for handler in proposals.event_handlers() {
+            bus.subscribe(handler);
+        }
+        // Safe on every replica: a reminder is written once per deadline.
+        let sweeper = proposals.clone();
+        let stop = shutdown_rx.clone();
+        workers.push(tokio::spawn(async move { sweeper.run_sweeper(DEADLINE_SWEEP_EVERY, stop).await }));
+        proposals_service = Some(proposals);
         for name in xieshang_proposals::SERVICE_NAMES {
             health.set_service_status(*name, ServingStatus::Serving).await;
         }
@@ -121,9 +140,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .build_v1alpha()?;
     routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
 
-    let (shutdown, mut shutdown_rx) = watch::channel(false);
-    let relay =
-        tokio::spawn(OutboxRelay::new(db.clone(), bus.clone() as Arc<dyn EventTransport>).run(shutdown_rx.clone()));
+    workers.push(tokio::spawn(
+        OutboxRelay::new(db.clone(), bus.clone() as Arc<dyn EventTransport>).run(shutdown_rx.clone()),
+    ));
     let router = Server::builder()
         .accept_http1(true)
         .layer(tonic_web::GrpcWebLayer::new())
@@ -137,16 +156,17 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             .await
     });
     tracing::info!(%addr, database = %config.database.redacted_url(), "xieshang is serving");
-    Ok(Running { addr, db, bus, tenants, bootstrap, shutdown, server, relay })
+    Ok(Running { addr, db, bus, tenants, proposals: proposals_service, bootstrap, shutdown, server, workers })
 }
 
 /// The access-token key: configured, or for the embedded default generated
 /// once into `<data_dir>/signing.key`. Replicas on PostgreSQL must share one,
 /// so there it must be configured.
 fn signing_key(config: &Config) -> anyhow::Result<Vec<u8>> {
-    let key = configured_or_generated(config, config.auth.signing_key.as_ref(), "signing.key", "auth.signing_key", || {
-        xieshang_platform::auth::random_secret(48)
-    })?;
+    let key =
+        configured_or_generated(config, config.auth.signing_key.as_ref(), "signing.key", "auth.signing_key", || {
+            xieshang_platform::auth::random_secret(48)
+        })?;
     Ok(key.into_bytes())
 }
 

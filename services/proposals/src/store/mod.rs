@@ -4,8 +4,11 @@
 //! Scopes: a committee's users act in `Scope::Committee(own)`; platform
 //! operators act platform-wide (`Scope::System`).
 
+mod deadlines;
+mod information;
 mod lifecycle;
 mod settings;
+mod statistics;
 
 use std::collections::HashMap;
 
@@ -19,6 +22,8 @@ use xieshang_platform::ids::{CommitteeId, UserId};
 use xieshang_proto::common::v1::Role;
 use xieshang_proto::events::v1::event::Payload;
 
+pub use deadlines::DueProposals;
+pub use information::{InformationFilter, NewInformation, Upward};
 pub use lifecycle::{Assignment, NewProposal, ProposalPatch};
 pub use settings::SettingsPatch;
 
@@ -365,13 +370,13 @@ async fn record(
     let record = AuditRecord { committee: Some(committee_id), target_type, target_id: target_id.to_string(), changes };
     tx.audit(&Actor::from(ctx), record).await?;
     if let Some(payload) = event {
-        tx.emit(&origin(tx, ctx, committee_id).await?, payload).await?;
+        tx.emit(&origin(tx, Some(ctx.user_id), committee_id).await?, payload).await?;
     }
     Ok(())
 }
 
 /// Where an event of a committee belongs: the committee and its ancestors.
-async fn origin(tx: &Tx, ctx: &TenantContext, id: CommitteeId) -> Result<EventOrigin> {
+async fn origin(tx: &Tx, actor: Option<UserId>, id: CommitteeId) -> Result<EventOrigin> {
     let ancestors = committee::Entity::find_by_id(id.0)
         .one(&**tx)
         .await?
@@ -387,7 +392,7 @@ async fn origin(tx: &Tx, ctx: &TenantContext, id: CommitteeId) -> Result<EventOr
             ids
         })
         .unwrap_or_default();
-    Ok(EventOrigin { committee: Some(id), ancestors, actor: Some(ctx.user_id) })
+    Ok(EventOrigin { committee: Some(id), ancestors, actor })
 }
 
 /// The ids among `users` that hold `role` in `committee`.

@@ -17,6 +17,7 @@ pub struct SettingsPatch {
     pub objection_window_days: Option<i32>,
     pub co_unit_opinion_months: Option<i32>,
     pub reply_window_months: Option<i32>,
+    pub information_body_max: Option<i32>,
 }
 
 /// The committee's settings, or the defaults.
@@ -28,6 +29,7 @@ pub(super) async fn settings_of(tx: &Tx, committee: CommitteeId) -> Result<Setti
             objection_window_days: s.objection_window_days,
             co_unit_opinion_months: s.co_unit_opinion_months,
             reply_window_months: s.reply_window_months,
+            information_body_max: s.information_body_max,
             version: s.version,
         })
         .unwrap_or_default())
@@ -73,6 +75,15 @@ impl Store {
         if let Some(v) = patch.reply_window_months {
             current.reply_window_months = in_range("settings.reply_window_months", v, 12)?;
         }
+        if let Some(v) = patch.information_body_max {
+            if !(100..=crate::domain::INFORMATION_BODY_LIMIT).contains(&v) {
+                return Err(ProposalsError::invalid(
+                    "settings.information_body_max_chars",
+                    format!("must be between 100 and {}", crate::domain::INFORMATION_BODY_LIMIT),
+                ));
+            }
+            current.information_body_max = v;
+        }
         let old = current.version;
         current.version = old + 1;
         let model = settings::ActiveModel {
@@ -80,6 +91,7 @@ impl Store {
             objection_window_days: Set(current.objection_window_days),
             co_unit_opinion_months: Set(current.co_unit_opinion_months),
             reply_window_months: Set(current.reply_window_months),
+            information_body_max: Set(current.information_body_max),
             version: Set(current.version),
             updated_at: Set(xieshang_platform::time::now()),
         };
@@ -104,7 +116,8 @@ impl Store {
             committee,
             json!({"objection_window_days": current.objection_window_days,
                 "co_unit_opinion_months": current.co_unit_opinion_months,
-                "reply_window_months": current.reply_window_months}),
+                "reply_window_months": current.reply_window_months,
+                "information_body_max": current.information_body_max}),
             None,
         )
         .await?;

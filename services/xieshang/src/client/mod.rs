@@ -64,6 +64,7 @@ mod auth;
 mod committees;
 mod demo;
 mod names;
+mod proposals;
 mod render;
 mod session;
 mod users;
@@ -101,6 +102,8 @@ pub enum ClientCommand {
     Committees(CommitteesArgs),
     /// User accounts and roles of a committee
     Users(UsersArgs),
+    /// Proposals (提案): list, show, draft, submit, file, assign, reply, rate
+    Proposals(ProposalsArgs),
     /// Load a demo data set (Hebei, Zhejiang, Shaanxi) through the API;
     /// needs a platform operator's session. Safe to run again.
     Demo(DemoArgs),
@@ -291,6 +294,88 @@ pub enum UsersCommand {
     },
 }
 
+/// `xieshang proposals …`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProposalsArgs {
+    #[command(flatten)]
+    pub common: ClientArgs,
+
+    #[command(subcommand)]
+    pub command: ProposalsCommand,
+}
+
+/// The `proposals` subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ProposalsCommand {
+    /// List the proposals you may see (yours, assigned to you, or the committee's)
+    List {
+        /// Only proposals in this state, e.g. submitted, filed, handling, replied
+        #[arg(long, value_parser = proposals::parse_state)]
+        state: Option<xieshang_proto::proposals::v1::ProposalState>,
+        /// Only key proposals (重点提案)
+        #[arg(long)]
+        key: bool,
+    },
+    /// Show one proposal
+    Show {
+        /// Proposal id
+        id: String,
+    },
+    /// Draft a proposal of your own (members)
+    Create {
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        body: String,
+        /// economic, political, cultural, social, ecological or other (or 经济, 社会…)
+        #[arg(long, value_parser = proposals::parse_category)]
+        category: xieshang_proto::proposals::v1::ProposalCategory,
+    },
+    /// Submit your draft for review
+    Submit { id: String },
+    /// File (立案) a submitted proposal and give it its number (staff)
+    File { id: String },
+    /// Assign (交办) a filed proposal to handling units, by username (staff)
+    Assign {
+        id: String,
+        /// Lead unit (主办)
+        #[arg(long)]
+        lead: Option<String>,
+        /// Co-unit (会办); repeat for several
+        #[arg(long)]
+        co: Vec<String>,
+        /// Separate unit (分办); repeat for several, instead of --lead
+        #[arg(long)]
+        separate: Vec<String>,
+    },
+    /// Record today's contact with the proposer (handling units)
+    Contact {
+        id: String,
+        #[arg(long)]
+        note: String,
+    },
+    /// Reply (答复) to an assigned proposal (handling units)
+    Reply {
+        id: String,
+        /// A (solved/adopted), B (planned) or C (for reference)
+        #[arg(long, value_parser = proposals::parse_class)]
+        class: xieshang_proto::proposals::v1::ReplyClass,
+        #[arg(long)]
+        text: String,
+    },
+    /// Rate the reply to your proposal
+    Rate {
+        id: String,
+        /// satisfied, basically-satisfied or dissatisfied (or 满意, 基本满意, 不满意)
+        #[arg(long, value_parser = proposals::parse_rating)]
+        process: xieshang_proto::proposals::v1::Rating,
+        #[arg(long, value_parser = proposals::parse_rating)]
+        result: xieshang_proto::proposals::v1::Rating,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
 /// `xieshang demo`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
@@ -310,6 +395,7 @@ pub async fn run(cmd: ClientCommand, out: Out<'_>) -> anyhow::Result<()> {
         ClientCommand::Whoami(args) => auth::whoami(args.common, out).await,
         ClientCommand::Committees(args) => committees::run(args, out).await,
         ClientCommand::Users(args) => users::run(args, out).await,
+        ClientCommand::Proposals(args) => proposals::run(args, out).await,
         ClientCommand::Demo(args) => demo::run(args, out).await,
     }
 }

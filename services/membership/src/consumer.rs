@@ -1,0 +1,180 @@
+//! Turns other services' events into performance-record entries:
+//!
+//! - `ProposalFiled` → one PROPOSALS entry per proposer linked to a member of
+//!   the event's committee;
+//! - `InformationAdopted` → one INFORMATION entry per author linked to a
+//!   member of the origin committee;
+//! - `AttendanceRecorded` with attendance "present" → one MEETINGS entry.
+//!
+//! Delivery is at least once; `(source_event_id, member_id)` is unique and
+//! entries are inserted if absent, so an event applied twice gives one entry.
+//! Users not linked to a member are skipped. The handler has no caller: it
+//! works in the event's committee's scope and audits as "system".
+
+use async_trait::async_trait;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+use xieshang_platform::audit::Actor;
+use xieshang_platform::db::{Db, Scope};
+use xieshang_platform::events::{EventHandler, HandlerError};
+use xieshang_platform::ids::CommitteeId;
+use xieshang_proto::events::v1::{Event, event::Payload};
+
+use crate::domain::RecordKind;
+use crate::entity::member;
+use crate::error::Result;
+use crate::store::{AutomaticEntry, insert_automatic_entry};
+
+/// What one event asks for: entries of one kind for some members of one committee.
+struct Wanted {
+    event_type: &'static str,
+    committee: Option<CommitteeId>,
+    kind: RecordKind,
+    users: Vec<Uuid>,
+    members: Vec<Uuid>,
+    date: NaiveDate,
+    description: String,
+    evidence_ref: String,
+}
+
+/// The membership service's event consumer.
+pub struct RecordConsumer {
+    db: Db,
+}
+
+impl RecordConsumer {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    async fn apply(&self, event_id: Uuid, wanted: Wanted) -> Result<usize> {
+        let Some(committee) = wanted.committee else { return Ok(0) };
+        let tx = self.db.begin(Scope::Committee(committee)).await?;
+        let mut members: Vec<Uuid> = Vec::new();
+        if !wanted.users.is_empty() {
+            members.extend(
+                member::Entity::find()
+                    .filter(member::Column::CommitteeId.eq(committee.0))
+                    .filter(member::Column::UserId.is_in(wanted.users.clone()))
+                    .all(&*tx)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.id),
+            );
+        }
+        if !wanted.members.is_empty() {
+            members.extend(
+                member::Entity::find()
+                    .filter(member::Column::CommitteeId.eq(committee.0))
+                    .filter(member::Column::Id.is_in(wanted.members.clone()))
+                    .all(&*tx)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.id),
+            );
+        }
+        members.sort();
+        members.dedup();
+        let actor = Actor { user_id: None, username: "system".into(), method: format!("event:{}", wanted.event_type) };
+        let mut inserted = 0;
+        for member_id in members {
+            let entry = AutomaticEntry {
+                committee,
+                member_id,
+                kind: wanted.kind,
+                date: wanted.date,
+                description: wanted.description.clone(),
+                evidence_ref: wanted.evidence_ref.clone(),
+                event_id,
+            };
+            if insert_automatic_entry(&tx, &actor, entry).await? {
+                inserted += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+}
+
+fn committee(s: &str) -> Option<CommitteeId> {
+    Uuid::parse_str(s).ok().map(CommitteeId)
+}
+
+fn uuids(list: &[String]) -> Vec<Uuid> {
+    list.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect()
+}
+
+/// The event's day in China Standard Time (committees work in it).
+fn event_date(event: &Event) -> NaiveDate {
+    let utc = event
+        .occur_time
+        .as_ref()
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+        .unwrap_or_else(Utc::now);
+    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    utc.with_timezone(&cst).date_naive()
+}
+
+fn wanted(event: &Event) -> Option<Wanted> {
+    match event.payload.as_ref()? {
+        Payload::ProposalFiled(p) => Some(Wanted {
+            event_type: "ProposalFiled",
+            committee: committee(&event.committee_id),
+            kind: RecordKind::Proposals,
+            users: uuids(&p.proposer_user_ids),
+            members: Vec::new(),
+            date: event_date(event),
+            description: format!("提案立案（第{}号）", p.number),
+            evidence_ref: format!("proposal:{}", p.proposal_id),
+        }),
+        Payload::InformationAdopted(i) => Some(Wanted {
+            event_type: "InformationAdopted",
+            committee: committee(if i.origin_committee_id.is_empty() {
+                &event.committee_id
+            } else {
+                &i.origin_committee_id
+            }),
+            kind: RecordKind::Information,
+            users: uuids(&i.author_user_ids),
+            members: Vec::new(),
+            date: event_date(event),
+            description: "社情民意信息被采用".into(),
+            evidence_ref: format!("information:{}", i.information_id),
+        }),
+        Payload::AttendanceRecorded(a) if a.attendance == "present" => Some(Wanted {
+            event_type: "AttendanceRecorded",
+            committee: committee(&event.committee_id),
+            kind: RecordKind::Meetings,
+            users: Vec::new(),
+            members: uuids(std::slice::from_ref(&a.member_id)),
+            date: a
+                .date
+                .as_ref()
+                .and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month.max(0) as u32, d.day.max(0) as u32))
+                .unwrap_or_else(|| event_date(event)),
+            description: "参加会议".into(),
+            evidence_ref: format!("meeting:{}", a.meeting_id),
+        }),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl EventHandler for RecordConsumer {
+    fn name(&self) -> &str {
+        "membership"
+    }
+
+    async fn handle(&self, event: &Event) -> std::result::Result<(), HandlerError> {
+        let Some(wanted) = wanted(event) else { return Ok(()) };
+        let Ok(event_id) = Uuid::parse_str(&event.id) else {
+            tracing::warn!(event = %event.id, "membership skips an event whose id is not a UUID");
+            return Ok(());
+        };
+        let event_type = wanted.event_type;
+        let inserted = self.apply(event_id, wanted).await.map_err(|e| Box::new(e) as HandlerError)?;
+        tracing::debug!(event = %event.id, event_type, inserted, "performance-record entries from an event");
+        Ok(())
+    }
+}

@@ -1,0 +1,110 @@
+//! sea-orm entities: the tables as stored. Only `store` and `consumer` use them.
+//!
+//! `user_role` is a small read-only view of the tenants service's table (same database, same tenant scope). In distributed mode
+//! they become a replica fed by the tenants' events.
+
+macro_rules! entity {
+    ($name:ident, $table:literal, { $($body:tt)* }) => {
+        pub mod $name {
+            use sea_orm::entity::prelude::*;
+
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = $table)]
+            pub struct Model { $($body)* }
+
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
+entity!(reference_item, "member_reference_items", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub kind: i16,
+    pub code: Option<String>,
+    pub name: String,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(member, "members", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub name: String,
+    pub gender: i16,
+    pub ethnicity: String,
+    pub birth_year: i32,
+    pub party: i16,
+    pub sector_id: Uuid,
+    pub work_unit: String,
+    pub title: String,
+    pub phone_enc: Vec<u8>,
+    pub id_number_enc: Vec<u8>,
+    pub id_digest: String,
+    pub term_number: i32,
+    pub role: i16,
+    pub standing_committee: bool,
+    pub activity_group_id: Option<Uuid>,
+    pub special_committee_id: Option<Uuid>,
+    pub liaison_station_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub status: i16,
+    pub status_date: Option<Date>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(status_change, "member_status_changes", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub member_id: Uuid,
+    pub from_status: i16,
+    pub to_status: i16,
+    pub effective_date: Date,
+    pub reason: String,
+    pub changed_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(record_entry, "member_record_entries", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub member_id: Uuid,
+    pub kind: i16,
+    pub date: Date,
+    pub points: i32,
+    pub description: String,
+    pub evidence_ref: String,
+    pub source: i16,
+    pub source_event_id: Option<Uuid>,
+    pub verified_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(point_rule, "member_point_rules", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub committee_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub year: i32,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub kind: i16,
+    pub points: i32,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(user_role, "user_roles", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub role: i16,
+    pub committee_id: Option<Uuid>,
+});
