@@ -11,6 +11,9 @@ mod m20261122_000001_tenants;
 mod m20261123_000001_proposals;
 mod m20261123_000002_membership;
 mod m20261123_000003_information;
+mod m20261123_000004_consultation;
+mod m20261123_000005_membership_reporting;
+mod m20261123_000006_proposals_search;
 pub mod rls;
 mod schema;
 
@@ -27,6 +30,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_proposals::Migration),
             Box::new(m20261123_000002_membership::Migration),
             Box::new(m20261123_000003_information::Migration),
+            Box::new(m20261123_000004_consultation::Migration),
+            Box::new(m20261123_000005_membership_reporting::Migration),
+            Box::new(m20261123_000006_proposals_search::Migration),
         ]
     }
 }

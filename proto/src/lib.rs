@@ -24,6 +24,12 @@ pub mod tenants {
     }
 }
 
+pub mod consultation {
+    pub mod v1 {
+        tonic::include_proto!("xieshang.consultation.v1");
+    }
+}
+
 pub mod membership {
     pub mod v1 {
         tonic::include_proto!("xieshang.membership.v1");

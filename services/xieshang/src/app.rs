@@ -30,8 +30,10 @@ pub struct Running {
     pub db: Db,
     pub bus: Arc<InProcessBus>,
     pub tenants: TenantsService,
-    /// Present when this process runs the proposals service.
+    /// Each service, when this process runs it.
     pub proposals: Option<xieshang_proposals::ProposalsService>,
+    pub membership: Option<xieshang_membership::MembershipService>,
+    pub consultation: Option<xieshang_consultation::ConsultationService>,
     /// The first operator, when this start created one: username and, if
     /// generated, the one-time password.
     pub bootstrap: Option<(String, Option<String>)>,
@@ -102,6 +104,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             health.set_service_status(*name, ServingStatus::Serving).await;
         }
     }
+    let mut membership_service = None;
     if config.runs("membership") {
         let membership = xieshang_membership::MembershipService::new(db.clone(), pii_key(config)?);
         membership.add_to(&mut routes, auth.clone());
@@ -111,6 +114,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         for name in xieshang_membership::SERVICE_NAMES {
             health.set_service_status(*name, ServingStatus::Serving).await;
         }
+        membership_service = Some(membership);
     }
     let mut proposals_service = None;
     if config.runs("proposals") {
@@ -127,6 +131,18 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         for name in xieshang_proposals::SERVICE_NAMES {
             health.set_service_status(*name, ServingStatus::Serving).await;
         }
+    }
+    let mut consultation_service = None;
+    if config.runs("consultation") {
+        let consultation = xieshang_consultation::ConsultationService::new(db.clone());
+        consultation.add_to(&mut routes, auth.clone());
+        for handler in consultation.event_handlers() {
+            bus.subscribe(handler);
+        }
+        for name in xieshang_consultation::SERVICE_NAMES {
+            health.set_service_status(*name, ServingStatus::Serving).await;
+        }
+        consultation_service = Some(consultation);
     }
     health.set_service_status("", ServingStatus::Serving).await;
 
@@ -156,7 +172,19 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             .await
     });
     tracing::info!(%addr, database = %config.database.redacted_url(), "xieshang is serving");
-    Ok(Running { addr, db, bus, tenants, proposals: proposals_service, bootstrap, shutdown, server, workers })
+    Ok(Running {
+        addr,
+        db,
+        bus,
+        tenants,
+        proposals: proposals_service,
+        membership: membership_service,
+        consultation: consultation_service,
+        bootstrap,
+        shutdown,
+        server,
+        workers,
+    })
 }
 
 /// The access-token key: configured, or for the embedded default generated

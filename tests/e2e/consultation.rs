@@ -1,0 +1,1 @@
+//! consultation: filled in by its slice.

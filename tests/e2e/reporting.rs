@@ -1,0 +1,1 @@
+//! reporting: filled in by its slice.
