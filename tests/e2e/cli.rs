@@ -33,6 +33,7 @@ async fn demo_then_tree_prints_the_hebei_committees() {
     demo.extend(common);
     let loaded = xieshang(&demo).await.expect("demo loads");
     assert!(loaded.contains("130528"), "{loaded}");
+    assert!(loaded.contains("45 members on the roster, 8 proposals"), "{loaded}");
     // A second run changes nothing and does not fail.
     xieshang(&demo).await.expect("demo is idempotent");
 
@@ -58,6 +59,28 @@ async fn demo_then_tree_prints_the_hebei_committees() {
     let visible = xieshang(&list).await.unwrap();
     assert!(visible.contains("130528") && visible.contains("130000") && !visible.contains("130522"), "{visible}");
 
+    // The office's everyday commands on the demo data, as 宁晋县's staff.
+    let staff = CliUser::new(&app);
+    staff
+        .run(&["login", "--committee", "130528", "--username", "liting", "--password", "Xieshang-130528-liting"])
+        .await
+        .unwrap();
+    let roster = staff.run(&["members", "list"]).await.unwrap();
+    assert!(roster.contains("张建国") && roster.contains("45 members."), "{roster}");
+    assert!(!roster.contains("3910528"), "phones are masked: {roster}");
+    let export = staff.dir.0.join("roster.xlsx");
+    let export = export.to_str().unwrap();
+    staff.run(&["members", "export", export, "--reveal"]).await.unwrap();
+    assert!(std::fs::read(export).unwrap().starts_with(b"PK"));
+    // Importing the same people again is refused row by row, and a dry run writes nothing.
+    let dry = staff.run(&["members", "import", export, "--dry-run"]).await.unwrap();
+    assert!(dry.contains("第2行") && dry.contains("nothing was written"), "{dry}");
+    let year = chrono::Utc::now().format("%Y").to_string();
+    let stats = staff.run(&["proposals", "stats", "--year", &year]).await.unwrap();
+    assert!(stats.contains("收到提案 received") && stats.contains("A / B / C"), "{stats}");
+    let reporting = staff.run(&["reporting", "stats", "--year", &year]).await.unwrap();
+    assert!(reporting.contains("members due"), "{reporting}");
+
     let mut bad = vec!["committees", "get", "999999"];
     bad.extend(common);
     let err = xieshang(&bad).await.expect_err("an unknown code fails");
@@ -68,7 +91,7 @@ async fn demo_then_tree_prints_the_hebei_committees() {
 /// One CLI user: a session file of its own.
 struct CliUser {
     common: Vec<String>,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl CliUser {
@@ -76,10 +99,7 @@ impl CliUser {
         let dir = TempDir(std::env::temp_dir().join(format!("xieshang-cli-{}", uuid::Uuid::new_v4().simple())));
         std::fs::create_dir_all(&dir.0).unwrap();
         let session = dir.0.join("session.json").display().to_string();
-        Self {
-            common: vec!["--server".into(), format!("http://{}", app.addr), "--session-file".into(), session],
-            _dir: dir,
-        }
+        Self { common: vec!["--server".into(), format!("http://{}", app.addr), "--session-file".into(), session], dir }
     }
 
     async fn run(&self, args: &[&str]) -> anyhow::Result<String> {

@@ -22,13 +22,13 @@ use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClien
 use xieshang_proto::tenants::v1 as pb;
 use xieshang_tests::*;
 
-type Client = MembershipServiceClient<Authed>;
+pub(crate) type Client = MembershipServiceClient<Authed>;
 
-fn bearer(session: &Session) -> Bearer {
+pub(crate) fn bearer(session: &Session) -> Bearer {
     Bearer(Some(MetadataValue::from_str(&format!("Bearer {}", session.access_token)).unwrap()))
 }
 
-fn membership(session: &Session) -> Client {
+pub(crate) fn membership(session: &Session) -> Client {
     MembershipServiceClient::with_interceptor(session.channel.clone(), bearer(session))
 }
 
@@ -37,38 +37,38 @@ fn proposals(session: &Session) -> ProposalServiceClient<Authed> {
 }
 
 /// An ID number (居民身份证号码) with its GB 11643 check character.
-fn id_number(first17: &str) -> String {
+pub(crate) fn id_number(first17: &str) -> String {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = first17.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
     format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
 }
 
 /// The same number with a wrong check character.
-fn with_bad_check(id: &str) -> String {
+pub(crate) fn with_bad_check(id: &str) -> String {
     let wrong = if id.ends_with('0') { '1' } else { '0' };
     format!("{}{wrong}", &id[..17])
 }
 
-fn this_year() -> i32 {
+pub(crate) fn this_year() -> i32 {
     let now = xieshang_platform::time::now() + Duration::from_secs(8 * 3600);
     now.format("%Y").to_string().parse().unwrap()
 }
 
 /// 宁晋县政协 with its reference data, office staff and two member accounts.
-struct Ningjin {
-    tree: Tree,
-    admin: Session,
-    staff: Session,
+pub(crate) struct Ningjin {
+    pub(crate) tree: Tree,
+    pub(crate) admin: Session,
+    pub(crate) staff: Session,
     /// 张建国's account (ROLE_MEMBER).
-    zhang: Session,
+    pub(crate) zhang: Session,
     /// 李秀英's account (ROLE_MEMBER).
-    li: Session,
-    sector_cpc: String,
-    sector_economy: String,
-    group_one: String,
-    group_two: String,
-    proposal_committee: String,
-    station: String,
+    pub(crate) li: Session,
+    pub(crate) sector_cpc: String,
+    pub(crate) sector_economy: String,
+    pub(crate) group_one: String,
+    pub(crate) group_two: String,
+    pub(crate) proposal_committee: String,
+    pub(crate) station: String,
 }
 
 async fn item(c: &mut Client, kind: pm::ReferenceKind, code: &str, name: &str) -> String {
@@ -81,7 +81,7 @@ async fn item(c: &mut Client, kind: pm::ReferenceKind, code: &str, name: &str) -
     .id
 }
 
-async fn ningjin(app: &TestApp) -> Ningjin {
+pub(crate) async fn ningjin(app: &TestApp) -> Ningjin {
     let tree = seed_tree(app).await;
     let admin = app.login("130528", "admin", PASSWORD).await.unwrap();
     let id = tree.ningjin.id.clone();
@@ -116,7 +116,7 @@ async fn ningjin(app: &TestApp) -> Ningjin {
 
 impl Ningjin {
     /// A valid serving member of 经济界, 民盟, 第一活动小组, 提案委员会.
-    fn member(&self, name: &str, id17: &str, phone: &str) -> pm::Member {
+    pub(crate) fn member(&self, name: &str, id17: &str, phone: &str) -> pm::Member {
         pm::Member {
             name: name.into(),
             gender: pm::Gender::Male as i32,
@@ -137,7 +137,7 @@ impl Ningjin {
     }
 }
 
-async fn create(c: &mut Client, m: pm::Member) -> Result<pm::Member, tonic::Status> {
+pub(crate) async fn create(c: &mut Client, m: pm::Member) -> Result<pm::Member, tonic::Status> {
     c.create_member(pm::CreateMemberRequest { member: Some(m) }).await.map(|r| r.into_inner())
 }
 

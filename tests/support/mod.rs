@@ -25,6 +25,11 @@ pub use pb::audit_service_client::AuditServiceClient;
 pub use pb::auth_service_client::AuthServiceClient;
 pub use pb::committee_service_client::CommitteeServiceClient;
 pub use pb::user_service_client::UserServiceClient;
+use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
+use xieshang_proto::events::v1::Event;
+pub use xieshang_proto::membership::v1::membership_service_client::MembershipServiceClient;
+pub use xieshang_proto::proposals::v1::information_service_client::InformationServiceClient;
+pub use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClient;
 
 pub const OPERATOR_PASSWORD: &str = "运维-operator-2026";
 /// Password every fixture user gets.
@@ -180,6 +185,66 @@ impl Session {
 
     pub fn audit(&self) -> AuditServiceClient<Authed> {
         AuditServiceClient::with_interceptor(self.channel.clone(), self.bearer())
+    }
+
+    pub fn proposals(&self) -> ProposalServiceClient<Authed> {
+        ProposalServiceClient::with_interceptor(self.channel.clone(), self.bearer())
+    }
+
+    pub fn information(&self) -> InformationServiceClient<Authed> {
+        InformationServiceClient::with_interceptor(self.channel.clone(), self.bearer())
+    }
+
+    pub fn membership(&self) -> MembershipServiceClient<Authed> {
+        MembershipServiceClient::with_interceptor(self.channel.clone(), self.bearer())
+    }
+}
+
+/// Records every event published on the bus, once per event id.
+#[derive(Default)]
+pub struct Recorder {
+    pub events: std::sync::Mutex<Vec<Event>>,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for Recorder {
+    fn name(&self) -> &str {
+        "test-recorder"
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        if !events.iter().any(|e| e.id == event.id) {
+            events.push(event.clone());
+        }
+        Ok(())
+    }
+}
+
+impl Recorder {
+    /// Subscribes a new recorder to the app's bus.
+    pub fn on(app: &TestApp) -> std::sync::Arc<Self> {
+        let recorder = std::sync::Arc::new(Self::default());
+        app.running.bus.subscribe(recorder.clone());
+        recorder
+    }
+
+    /// The first recorded event `pick` accepts.
+    pub fn find<T>(&self, pick: impl Fn(&Event) -> Option<T>) -> Option<T> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner()).iter().find_map(pick)
+    }
+
+    pub fn snapshot(&self) -> Vec<Event> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Polls `check` every 20 ms until it holds; fails the test after 15 s.
+pub async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 

@@ -1,32 +1,77 @@
-//! The consultation service (`xieshang.consultation.v1`).
+//! The consultation service (`xieshang.consultation.v1`): topic sourcing
+//! (议题征集, including the public's sign-in-free submission), the annual
+//! consultation and supervision plan (年度协商监督计划), consultation
+//! activities (协商活动) with research visits, meetings with sign-in and
+//! speeches, and the suggestions of activities' reports with feedback and
+//! adoption rates.
+//!
+//! - [`domain`]: plain types, state machines and rules.
+//! - [`store`]: the repository; every function takes the caller's context
+//!   (the two public operations take the client address instead).
+//! - [`limiter`]: the rate limiter of public submissions.
+//! - `grpc`: the only module that touches generated protobuf types.
 #![forbid(unsafe_code)]
 
+pub mod domain;
+mod entity;
+pub mod error;
+mod grpc;
+pub mod limiter;
+pub mod store;
+
 use std::sync::Arc;
+use std::time::Duration;
 
 use tonic::service::RoutesBuilder;
+use tonic::service::interceptor::InterceptedService;
 use xieshang_platform::auth::AuthInterceptor;
 use xieshang_platform::db::Db;
 use xieshang_platform::events::EventHandler;
+use xieshang_proto::consultation::v1 as pb;
+
+pub use error::ConsultationError;
+pub use limiter::{InProcessLimiter, RateLimiter};
+pub use store::Store;
 
 /// Fully-qualified names of the gRPC services this crate serves (for health reporting).
-pub const SERVICE_NAMES: &[&str] = &[];
+pub const SERVICE_NAMES: &[&str] = &["xieshang.consultation.v1.ConsultationService"];
+
+/// Public topic submissions allowed per client address and committee…
+pub const PUBLIC_SUBMISSIONS: usize = 5;
+/// …within this window.
+pub const PUBLIC_WINDOW: Duration = Duration::from_secs(600);
 
 /// The consultation service, ready to be mounted on a server.
 #[derive(Clone)]
 pub struct ConsultationService {
-    #[allow(dead_code)]
-    db: Db,
+    store: Store,
 }
 
 impl ConsultationService {
+    /// With the in-process rate limiter for public submissions.
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self::with_limiter(db, Arc::new(InProcessLimiter::new(PUBLIC_SUBMISSIONS, PUBLIC_WINDOW)))
     }
 
-    /// Mounts every gRPC service of this crate behind the auth interceptor.
-    pub fn add_to(&self, _routes: &mut RoutesBuilder, _auth: AuthInterceptor) {}
+    /// With another rate limiter (e.g. a shared one in distributed mode).
+    pub fn with_limiter(db: Db, limiter: Arc<dyn RateLimiter>) -> Self {
+        Self { store: Store::new(db, limiter) }
+    }
 
-    /// Handlers to subscribe to the event bus.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Mounts every gRPC service of this crate behind the auth interceptor
+    /// (which lets token-less calls through for the public RPCs).
+    pub fn add_to(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
+        routes.add_service(InterceptedService::new(
+            pb::consultation_service_server::ConsultationServiceServer::new(grpc::ConsultationApi(self.store.clone())),
+            auth,
+        ));
+    }
+
+    /// Handlers to subscribe to the event bus: none yet.
     pub fn event_handlers(&self) -> Vec<Arc<dyn EventHandler>> {
         Vec::new()
     }

@@ -29,6 +29,8 @@ macro_rules! small_enum {
     };
 }
 
+pub mod reporting;
+
 small_enum!(
     /// Which list a reference item belongs to.
     ReferenceKind { Sector = 1, ActivityGroup = 2, SpecialCommittee = 3, LiaisonStation = 4 }

@@ -108,3 +108,86 @@ entity!(user_role, "user_roles", {
     pub role: i16,
     pub committee_id: Option<Uuid>,
 });
+
+entity!(reporting_settings, "member_reporting_settings", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub committee_id: Uuid,
+    pub score_rule: i16,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(reporting_session, "member_reporting_sessions", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub year: i32,
+    pub kind: i16,
+    pub activity_group_id: Option<Uuid>,
+    pub title: String,
+    pub date: Date,
+    pub place: String,
+    pub leader_name: String,
+    pub staff_user_id: Uuid,
+    pub state: i16,
+    pub score_rule: Option<i16>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(reporting_judge, "member_reporting_judges", {
+    pub committee_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub session_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub judge_user_id: Uuid,
+});
+
+entity!(report, "member_reports", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub session_id: Uuid,
+    pub member_id: Uuid,
+    pub year: i32,
+    pub mode: i16,
+    pub work_text: String,
+    pub performance_text: String,
+    pub suggestions_text: String,
+    pub video_ref: String,
+    pub final_score_centi: Option<i32>,
+    pub scored_by: Option<i32>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(report_score, "member_report_scores", {
+    pub committee_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub session_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub member_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub judge_user_id: Uuid,
+    pub score: i16,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(report_suggestion, "member_report_suggestions", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub session_id: Uuid,
+    pub member_id: Uuid,
+    pub year: i32,
+    pub content: String,
+    pub state: i16,
+    pub forwarded_to: String,
+    pub forwarded_on: Option<Date>,
+    pub forward_note: String,
+    pub decided_on: Option<Date>,
+    pub decision_note: String,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});

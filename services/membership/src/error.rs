@@ -23,6 +23,9 @@ pub enum MembershipError {
     /// Encrypted personal information did not decrypt (wrong key or tampering).
     #[error("personal information of a member does not decrypt with the configured key")]
     Crypto,
+    /// A spreadsheet could not be written.
+    #[error("cannot write the spreadsheet: {0}")]
+    Spreadsheet(String),
     #[error(transparent)]
     Db(#[from] DbErr),
     #[error(transparent)]
@@ -69,6 +72,7 @@ impl From<MembershipError> for Status {
             MembershipError::EtagMismatch => status::etag_mismatch(),
             MembershipError::Field(err) => err.into(),
             MembershipError::Crypto => status::internal(&MembershipError::Crypto),
+            err @ MembershipError::Spreadsheet(_) => status::internal(&err),
             MembershipError::Db(err) => status::internal(&err),
             MembershipError::Platform(err) => status::internal(&err),
         }

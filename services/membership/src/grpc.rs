@@ -2,6 +2,10 @@
 //! Every handler reads the same: authenticate → convert and validate →
 //! call the store → convert back; errors map through `MembershipError`.
 
+mod reporting;
+
+pub use reporting::ReportingApi;
+use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use xieshang_platform::auth::authenticated;
@@ -15,6 +19,7 @@ use crate::domain::{
     ReferenceKind,
 };
 use crate::error::MembershipError;
+use crate::roster_file::{FileFormat, ImportPhase, ImportProgress, ImportReport, MAX_FILE_BYTES};
 use crate::store::{MemberFilter, MemberPatch, NewRecordEntry, Store};
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -253,6 +258,39 @@ fn member_patch(m: &pb::Member, paths: &[&str]) -> Result<MemberPatch, Status> {
     Ok(patch)
 }
 
+fn progress_to_proto(p: ImportProgress) -> pb::ImportMembersResponse {
+    let phase = match p.phase {
+        ImportPhase::Validating => pb::ImportPhase::Validating,
+        ImportPhase::Writing => pb::ImportPhase::Writing,
+    };
+    pb::ImportMembersResponse {
+        message: Some(pb::import_members_response::Message::Progress(pb::ImportProgress {
+            phase: phase as i32,
+            rows_done: p.rows_done,
+            rows_total: p.rows_total,
+        })),
+    }
+}
+
+fn import_report_to_proto(r: ImportReport) -> pb::ImportMembersResponse {
+    pb::ImportMembersResponse {
+        message: Some(pb::import_members_response::Message::Report(pb::ImportReport {
+            dry_run: r.dry_run,
+            rows_total: r.rows_total,
+            rows_valid: r.rows_valid,
+            errors: r
+                .errors
+                .into_iter()
+                .map(|e| pb::ImportRowError { row: e.row as i32, column: e.column, message: e.message })
+                .collect(),
+            committed: r.committed,
+            members_created: r.members_created,
+        })),
+    }
+}
+
+type ImportStream = UnboundedReceiverStream<Result<pb::ImportMembersResponse, Status>>;
+
 /// `xieshang.membership.v1.MembershipService`.
 pub struct MembershipApi(pub Store);
 
@@ -448,5 +486,46 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
             group_size: record.group_size,
             ranking: record.ranking.into_iter().map(|(rank, name)| pb::RankingPlace { rank, name }).collect(),
         }))
+    }
+
+    type ImportMembersStream = ImportStream;
+
+    async fn import_members(&self, req: Request<pb::ImportMembersRequest>) -> Reply<ImportStream> {
+        let ctx = authenticated(&req)?.clone();
+        self.0.check_office(&ctx)?;
+        let r = req.into_inner();
+        let format = match pb::RosterFormat::try_from(r.format) {
+            Ok(pb::RosterFormat::Xlsx) => FileFormat::Xlsx,
+            Ok(pb::RosterFormat::Csv) => FileFormat::Csv,
+            _ => return Err(invalid_argument("format", "must be ROSTER_FORMAT_XLSX or ROSTER_FORMAT_CSV")),
+        };
+        if r.content.is_empty() {
+            return Err(invalid_argument("content", "is required"));
+        }
+        if r.content.len() > MAX_FILE_BYTES {
+            return Err(invalid_argument("content", "must be at most 10 MB"));
+        }
+        if r.progress_every < 0 {
+            return Err(invalid_argument("progress_every", "must not be negative"));
+        }
+        let every = if r.progress_every == 0 { 100 } else { r.progress_every as usize };
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let store = self.0.clone();
+        tokio::spawn(async move {
+            let progress_sender = sender.clone();
+            let mut progress = move |p: ImportProgress| {
+                let _ = progress_sender.send(Ok(progress_to_proto(p)));
+            };
+            let outcome = store.import_members(&ctx, format, &r.content, r.dry_run, every, &mut progress).await;
+            let _ = sender.send(outcome.map(import_report_to_proto).map_err(Status::from));
+        });
+        Ok(Response::new(UnboundedReceiverStream::new(receiver)))
+    }
+
+    async fn export_members(&self, req: Request<pb::ExportMembersRequest>) -> Reply<pb::ExportMembersResponse> {
+        let ctx = authenticated(&req)?;
+        let (content, member_count) = self.0.export_members(ctx, req.get_ref().reveal_personal_information).await?;
+        let file_name = format!("委员名单-{}.xlsx", xieshang_platform::time::now().format("%Y%m%d"));
+        Ok(Response::new(pb::ExportMembersResponse { content, file_name, member_count }))
     }
 }

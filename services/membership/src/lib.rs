@@ -1,11 +1,13 @@
 //! The membership service (`xieshang.membership.v1`): the roster of members
 //! (委员) with their committee's reference data, personal information
-//! encrypted at rest, performance records (履职档案) fed by other services'
-//! events, and members' self-service.
+//! encrypted at rest, roster import and export, performance records (履职档案)
+//! fed by other services' events, members' self-service, and annual reporting
+//! (述职, `xieshang.membership.v1.ReportingService`) with its statistics.
 //!
 //! - [`domain`]: plain types and rules (ID numbers, masking, ranking).
 //! - [`store`]: the repository; every function takes the caller's context.
 //! - `crypto`: SM4-CCM sealing and keyed digests of personal information.
+//! - [`roster_file`]: reading, validating and writing roster spreadsheets.
 //! - `consumer`: the event handler that turns events into record entries.
 //! - `grpc`: the only module that touches generated protobuf types.
 #![forbid(unsafe_code)]
@@ -16,7 +18,15 @@ pub mod domain;
 mod entity;
 pub mod error;
 mod grpc;
+pub mod roster_file;
 pub mod store;
+
+/// The spreadsheet crates this service reads and writes roster files with,
+/// re-exported so that tests and tools build and parse the same files.
+#[doc(hidden)]
+pub mod spreadsheet {
+    pub use {calamine, rust_xlsxwriter};
+}
 
 use std::sync::Arc;
 
@@ -31,7 +41,11 @@ pub use error::MembershipError;
 pub use store::Store;
 
 /// Fully-qualified names of the gRPC services this crate serves (for health reporting).
-pub const SERVICE_NAMES: &[&str] = &["xieshang.membership.v1.MembershipService"];
+pub const SERVICE_NAMES: &[&str] =
+    &["xieshang.membership.v1.MembershipService", "xieshang.membership.v1.ReportingService"];
+
+/// Largest request accepted: a 10 MB roster file plus the message around it.
+const MAX_REQUEST_BYTES: usize = 11 * 1024 * 1024;
 
 /// The membership service, ready to be mounted on a server.
 #[derive(Clone)]
@@ -54,7 +68,12 @@ impl MembershipService {
     /// Mounts every gRPC service of this crate behind the auth interceptor.
     pub fn add_to(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
         routes.add_service(InterceptedService::new(
-            pb::membership_service_server::MembershipServiceServer::new(grpc::MembershipApi(self.store.clone())),
+            pb::membership_service_server::MembershipServiceServer::new(grpc::MembershipApi(self.store.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+            auth.clone(),
+        ));
+        routes.add_service(InterceptedService::new(
+            pb::reporting_service_server::ReportingServiceServer::new(grpc::ReportingApi(self.store.clone())),
             auth,
         ));
     }

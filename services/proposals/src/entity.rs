@@ -165,3 +165,26 @@ entity!(user_role, "user_roles", {
     pub role: i16,
     pub committee_id: Option<Uuid>,
 });
+
+entity!(digest, "proposal_digests", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub title: String,
+    pub period: String,
+    pub created_by: Uuid,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(digest_entry, "proposal_digest_entries", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub digest_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub proposal_id: Uuid,
+    pub committee_id: Uuid,
+    pub position: i32,
+    pub summary: String,
+    pub created_at: DateTimeUtc,
+});

@@ -15,7 +15,8 @@ use crate::domain::{
     self, Category, Conversion, InformationState, Kind, Level, ProposalState, Rating, ReplyClass, Settings, UnitRole,
 };
 use crate::store::{
-    Assignment, InformationFilter, NewInformation, ProposalFilter, ProposalPatch, SettingsPatch, Store,
+    Assignment, ExportFormat, InformationFilter, NewDigestEntry, NewInformation, ProposalFilter, ProposalPatch,
+    SearchFilter, SettingsPatch, Store,
 };
 use xieshang_platform::ids::CommitteeId;
 
@@ -415,6 +416,41 @@ impl pb::proposal_service_server::ProposalService for ProposalApi {
         }))
     }
 
+    async fn search_proposals(&self, req: Request<pb::SearchProposalsRequest>) -> Reply<pb::SearchProposalsResponse> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let optional_date = |field: &str, d: Option<&xieshang_proto::common::v1::Date>| match d {
+            Some(d) => date_from_proto(field, Some(d)).map(Some),
+            None => Ok(None),
+        };
+        let filter = SearchFilter {
+            query: r.query.clone(),
+            state: state_from_proto(r.state)?,
+            category: category("category", r.category)?,
+            key: r.key,
+            unit: optional_user("unit_user_id", &r.unit_user_id)?,
+            proposer: optional_user("proposer_user_id", &r.proposer_user_id)?,
+            overdue: r.overdue,
+            submitted_from: optional_date("submitted_from", r.submitted_from.as_ref())?,
+            submitted_to: optional_date("submitted_to", r.submitted_to.as_ref())?,
+            page_size: r.page_size,
+            page_token: r.page_token.clone(),
+        };
+        let page = self.0.search_proposals(ctx, filter).await?;
+        Ok(Response::new(pb::SearchProposalsResponse {
+            hits: page
+                .items
+                .into_iter()
+                .map(|h| pb::SearchHit {
+                    proposal: Some(proposal_to_proto(h.proposal)),
+                    snippet: h.snippet,
+                    score: h.score,
+                })
+                .collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
     async fn get_proposal_statistics(
         &self,
         req: Request<pb::GetProposalStatisticsRequest>,
@@ -610,5 +646,97 @@ impl pb::information_service_server::InformationService for InformationApi {
     async fn forward_information(&self, req: Request<pb::ForwardInformationRequest>) -> Reply<pb::InformationItem> {
         let ctx = authenticated(&req)?;
         item(self.0.forward_information(ctx, id("id", &req.get_ref().id)?).await?)
+    }
+}
+
+fn digest_to_proto(d: crate::digest::Digest) -> pb::Digest {
+    pb::Digest {
+        id: d.id.to_string(),
+        committee_id: d.committee_id.to_string(),
+        title: d.title,
+        period: d.period,
+        entries: d
+            .entries
+            .into_iter()
+            .map(|e| pb::DigestEntry {
+                position: e.position,
+                proposal_id: e.proposal_id.to_string(),
+                proposal_number: e.number.unwrap_or(0),
+                proposal_title: e.title,
+                summary: e.summary,
+            })
+            .collect(),
+        create_time: Some(timestamp(d.created_at)),
+        update_time: Some(timestamp(d.updated_at)),
+        etag: domain::etag(d.version),
+    }
+}
+
+fn digest(d: crate::digest::Digest) -> Reply<pb::Digest> {
+    Ok(Response::new(digest_to_proto(d)))
+}
+
+/// `xieshang.proposals.v1.DigestService`.
+pub struct DigestApi(pub Store);
+
+#[tonic::async_trait]
+impl pb::digest_service_server::DigestService for DigestApi {
+    async fn create_digest(&self, req: Request<pb::CreateDigestRequest>) -> Reply<pb::Digest> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        digest(self.0.create_digest(ctx, &r.title, &r.period).await?)
+    }
+
+    async fn get_digest(&self, req: Request<pb::GetDigestRequest>) -> Reply<pb::Digest> {
+        let ctx = authenticated(&req)?;
+        digest(self.0.get_digest(ctx, id("id", &req.get_ref().id)?).await?)
+    }
+
+    async fn list_digests(&self, req: Request<pb::ListDigestsRequest>) -> Reply<pb::ListDigestsResponse> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let page = self.0.list_digests(ctx, r.page_size, &r.page_token).await?;
+        Ok(Response::new(pb::ListDigestsResponse {
+            digests: page.items.into_iter().map(digest_to_proto).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn add_digest_entry(&self, req: Request<pb::AddDigestEntryRequest>) -> Reply<pb::Digest> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let digest_id = id("digest_id", &r.digest_id)?;
+        let entry = NewDigestEntry {
+            proposal_id: id("proposal_id", &r.proposal_id)?,
+            summary: r.summary.clone(),
+            position: r.position,
+        };
+        digest(self.0.add_digest_entry(ctx, digest_id, entry).await?)
+    }
+
+    async fn reorder_digest(&self, req: Request<pb::ReorderDigestRequest>) -> Reply<pb::Digest> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let digest_id = id("digest_id", &r.digest_id)?;
+        let ids = r.proposal_ids.iter().map(|s| id("proposal_ids", s)).collect::<Result<Vec<_>, _>>()?;
+        digest(self.0.reorder_digest(ctx, digest_id, &ids).await?)
+    }
+
+    async fn export_digest(&self, req: Request<pb::ExportDigestRequest>) -> Reply<pb::ExportDigestResponse> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let digest_id = id("id", &r.id)?;
+        let format = match pb::DigestFormat::try_from(r.format) {
+            Ok(pb::DigestFormat::Markdown) => ExportFormat::Markdown,
+            Ok(pb::DigestFormat::Docx) => ExportFormat::Docx,
+            Ok(pb::DigestFormat::Unspecified) => return Err(invalid_argument("format", "is required")),
+            Err(_) => return Err(invalid_argument("format", format!("{} is not a digest format", r.format))),
+        };
+        let out = self.0.export_digest(ctx, digest_id, format).await?;
+        Ok(Response::new(pb::ExportDigestResponse {
+            content: out.content,
+            media_type: out.media_type.to_owned(),
+            file_name: out.file_name,
+        }))
     }
 }

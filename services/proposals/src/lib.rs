@@ -7,12 +7,14 @@
 //! - `grpc`: the only module that touches generated protobuf types.
 #![forbid(unsafe_code)]
 
+pub mod digest;
 pub mod domain;
 mod entity;
 pub mod error;
 mod grpc;
 mod handlers;
 pub mod store;
+pub mod text;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +30,11 @@ pub use error::ProposalsError;
 pub use store::Store;
 
 /// Fully-qualified names of the gRPC services this crate serves (for health reporting).
-pub const SERVICE_NAMES: &[&str] =
-    &["xieshang.proposals.v1.ProposalService", "xieshang.proposals.v1.InformationService"];
+pub const SERVICE_NAMES: &[&str] = &[
+    "xieshang.proposals.v1.ProposalService",
+    "xieshang.proposals.v1.InformationService",
+    "xieshang.proposals.v1.DigestService",
+];
 
 /// The proposals service, ready to be mounted on a server.
 #[derive(Clone)]
@@ -54,6 +59,10 @@ impl ProposalsService {
         ));
         routes.add_service(InterceptedService::new(
             pb::information_service_server::InformationServiceServer::new(grpc::InformationApi(self.store.clone())),
+            auth.clone(),
+        ));
+        routes.add_service(InterceptedService::new(
+            pb::digest_service_server::DigestServiceServer::new(grpc::DigestApi(self.store.clone())),
             auth,
         ));
     }

@@ -13,6 +13,8 @@
 mod members;
 mod records;
 mod reference;
+mod reporting;
+mod roster;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
@@ -46,6 +48,11 @@ pub struct Store {
 impl Store {
     pub fn new(db: Db, pii: Pii) -> Self {
         Self { db, pii }
+    }
+
+    /// `PermissionDenied` unless the caller works in their committee's office.
+    pub fn check_office(&self, ctx: &TenantContext) -> Result<()> {
+        office(ctx).map(|_| ())
     }
 
     /// Opens a transaction in the caller's scope.
@@ -98,6 +105,17 @@ async fn is_member_user(tx: &Tx, committee: CommitteeId, user: UserId) -> Result
     Ok(user_role::Entity::find()
         .filter(user_role::Column::UserId.eq(user.0))
         .filter(user_role::Column::Role.eq(Role::Member as i16))
+        .filter(user_role::Column::CommitteeId.eq(committee.0))
+        .one(&**tx)
+        .await?
+        .is_some())
+}
+
+/// Whether `user` holds `role` in `committee`.
+async fn has_user_role(tx: &Tx, committee: CommitteeId, user: UserId, role: Role) -> Result<bool> {
+    Ok(user_role::Entity::find()
+        .filter(user_role::Column::UserId.eq(user.0))
+        .filter(user_role::Column::Role.eq(role as i16))
         .filter(user_role::Column::CommitteeId.eq(committee.0))
         .one(&**tx)
         .await?

@@ -19,6 +19,7 @@ use xieshang_proto::common::v1::Role;
 use xieshang_proto::events::v1 as events;
 use xieshang_proto::events::v1::event::Payload;
 
+use super::search::index_proposal;
 use super::settings::settings_of;
 use super::{Loaded, Store, find_visible, holders, load, own_committee, record, require_office, save};
 use crate::domain::{
@@ -159,7 +160,7 @@ impl Store {
             committee_id: Set(committee.0),
             kind: Set(input.kind as i16),
             title: Set(title.clone()),
-            body: Set(body),
+            body: Set(body.clone()),
             category: Set(input.category as i16),
             proposer_user_id: Set(ctx.user_id.0),
             sponsor: Set(sponsor.clone()),
@@ -187,6 +188,7 @@ impl Store {
         .exec_without_returning(&*tx)
         .await?;
         insert_co_signers(&tx, committee, id, &input.co_signers).await?;
+        index_proposal(&tx, committee, id, &title, &body).await?;
         let co: Vec<String> = input.co_signers.iter().map(ToString::to_string).collect();
         record(
             &tx,
@@ -244,7 +246,12 @@ impl Store {
             changed.push("co_signer_user_ids");
         }
         let committee = found.committee();
+        let text_changed = patch.title.is_some() || patch.body.is_some();
+        let (new_title, new_body) = (found.row.title.clone(), found.row.body.clone());
         save(&tx, found.row).await?;
+        if text_changed {
+            index_proposal(&tx, committee, id, &new_title, &new_body).await?;
+        }
         record(&tx, ctx, committee, "proposal", id, json!({"updated": changed}), None).await?;
         self.finish(tx, id).await
     }

@@ -5,8 +5,10 @@
 //! operators act platform-wide (`Scope::System`).
 
 mod deadlines;
+mod digest;
 mod information;
 mod lifecycle;
+mod search;
 mod settings;
 mod statistics;
 
@@ -23,8 +25,12 @@ use xieshang_proto::common::v1::Role;
 use xieshang_proto::events::v1::event::Payload;
 
 pub use deadlines::DueProposals;
+pub use digest::{ExportFormat, Exported, NewDigestEntry};
 pub use information::{InformationFilter, NewInformation, Upward};
 pub use lifecycle::{Assignment, NewProposal, ProposalPatch};
+#[cfg(feature = "bench-support")]
+pub use search::BenchProposal;
+pub use search::{QUERY_MAX, SearchFilter, SearchHit};
 pub use settings::SettingsPatch;
 
 use crate::domain::{

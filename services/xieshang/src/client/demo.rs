@@ -92,6 +92,17 @@ pub const COMMITTEES: &[DemoCommittee] = &[
 pub const USERS: &[DemoUser] = &[
     DemoUser { committee: "130528", username: "liting", display_name: "李婷", role: Role::Staff },
     DemoUser { committee: "130528", username: "zhangjianguo", display_name: "张建国", role: Role::Member },
+    DemoUser { committee: "130528", username: "lixiuying", display_name: "李秀英", role: Role::Member },
+    DemoUser { committee: "130528", username: "wangjianmin", display_name: "王建民", role: Role::Member },
+    DemoUser {
+        committee: "130528", username: "nongyeju", display_name: "宁晋县农业农村局", role: Role::HandlingUnit
+    },
+    DemoUser {
+        committee: "130528",
+        username: "zhujianju",
+        display_name: "宁晋县住房和城乡建设局",
+        role: Role::HandlingUnit,
+    },
     DemoUser { committee: "330481", username: "chenjing", display_name: "陈静", role: Role::Staff },
     DemoUser { committee: "330481", username: "shenguoqiang", display_name: "沈国强", role: Role::Member },
 ];
@@ -335,9 +346,12 @@ pub async fn run(args: DemoArgs, out: Out<'_>) -> Result<()> {
         loaded.push(Loaded { committee, committee_outcome, term, session });
     }
 
+    let office = super::demo_office::load(&api, &suffix).await?;
+
     if args.common.json {
         let value = json!({
             "server": api.server(),
+            "office": {"committee_code": super::demo_office::CODE, "members": office.members, "proposals": office.proposals},
             "committees": loaded.iter().map(|l| {
                 let mut v = render::committee_json(&l.committee);
                 v["demo"] = json!({
@@ -378,6 +392,16 @@ pub async fn run(args: DemoArgs, out: Out<'_>) -> Result<()> {
         ),
     )?;
     line(out, "")?;
+    if office.members + office.proposals > 0 {
+        line(
+            out,
+            format!(
+                "宁晋县政协: {} members on the roster, {} proposals in every state of their lifecycle.",
+                office.members, office.proposals
+            ),
+        )?;
+        line(out, "")?;
+    }
     line(out, "Demo logins:")?;
     line(
         out,
@@ -457,7 +481,15 @@ mod tests {
         let ningjin: Vec<_> = logins.iter().filter(|l| l.0.code == "130528").map(|l| (l.1, l.3)).collect();
         assert_eq!(
             ningjin,
-            vec![("admin", Role::CommitteeAdmin), ("liting", Role::Staff), ("zhangjianguo", Role::Member)]
+            vec![
+                ("admin", Role::CommitteeAdmin),
+                ("liting", Role::Staff),
+                ("zhangjianguo", Role::Member),
+                ("lixiuying", Role::Member),
+                ("wangjianmin", Role::Member),
+                ("nongyeju", Role::HandlingUnit),
+                ("zhujianju", Role::HandlingUnit),
+            ]
         );
         for u in USERS {
             assert!(COMMITTEES.iter().any(|c| c.code == u.committee));

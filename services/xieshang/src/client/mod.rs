@@ -63,6 +63,8 @@ mod api;
 mod auth;
 mod committees;
 mod demo;
+mod demo_office;
+mod members;
 mod names;
 mod proposals;
 mod render;
@@ -102,8 +104,12 @@ pub enum ClientCommand {
     Committees(CommitteesArgs),
     /// User accounts and roles of a committee
     Users(UsersArgs),
-    /// Proposals (提案): list, show, draft, submit, file, assign, reply, rate
+    /// Proposals (提案): list, show, draft, submit, file, assign, reply, rate, stats
     Proposals(ProposalsArgs),
+    /// The roster of members (委员): list, import from Excel/CSV, export
+    Members(MembersArgs),
+    /// Annual performance reporting (述职): campaign statistics
+    Reporting(ReportingArgs),
     /// Load a demo data set (Hebei, Zhejiang, Shaanxi) through the API;
     /// needs a platform operator's session. Safe to run again.
     Demo(DemoArgs),
@@ -363,6 +369,14 @@ pub enum ProposalsCommand {
         #[arg(long)]
         text: String,
     },
+    /// Figures of a committee's proposals and information items for a year
+    Stats {
+        /// Division code [default: your own committee]
+        #[arg(long, value_name = "CODE")]
+        committee: Option<String>,
+        #[arg(long)]
+        year: i32,
+    },
     /// Rate the reply to your proposal
     Rate {
         id: String,
@@ -373,6 +387,67 @@ pub enum ProposalsCommand {
         result: xieshang_proto::proposals::v1::Rating,
         #[arg(long)]
         comment: Option<String>,
+    },
+}
+
+/// `xieshang members …`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MembersArgs {
+    #[command(flatten)]
+    pub common: ClientArgs,
+
+    #[command(subcommand)]
+    pub command: MembersCommand,
+}
+
+/// The `members` subcommands (committee staff).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum MembersCommand {
+    /// List the committee's serving members (phone numbers masked)
+    List {
+        /// Only members whose name contains this text
+        #[arg(long)]
+        name: Option<String>,
+        /// Include members who resigned or were dismissed
+        #[arg(long)]
+        all: bool,
+    },
+    /// Import members from an .xlsx or .csv roster; all rows or none
+    Import {
+        file: std::path::PathBuf,
+        /// Check every row and report errors without writing anything
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export the roster as .xlsx
+    Export {
+        file: std::path::PathBuf,
+        /// Include full phone and ID numbers (audited)
+        #[arg(long)]
+        reveal: bool,
+    },
+}
+
+/// `xieshang reporting …`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportingArgs {
+    #[command(flatten)]
+    pub common: ClientArgs,
+
+    #[command(subcommand)]
+    pub command: ReportingCommand,
+}
+
+/// The `reporting` subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ReportingCommand {
+    /// The reporting campaign's figures for a committee and year
+    Stats {
+        /// Division code [default: your own committee]
+        #[arg(long, value_name = "CODE")]
+        committee: Option<String>,
+        #[arg(long)]
+        year: i32,
     },
 }
 
@@ -396,6 +471,8 @@ pub async fn run(cmd: ClientCommand, out: Out<'_>) -> anyhow::Result<()> {
         ClientCommand::Committees(args) => committees::run(args, out).await,
         ClientCommand::Users(args) => users::run(args, out).await,
         ClientCommand::Proposals(args) => proposals::run(args, out).await,
+        ClientCommand::Members(args) => members::run(args, out).await,
+        ClientCommand::Reporting(args) => members::run_reporting(args, out).await,
         ClientCommand::Demo(args) => demo::run(args, out).await,
     }
 }

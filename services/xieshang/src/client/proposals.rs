@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use xieshang_proto::common::v1::Role;
 use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClient;
 use xieshang_proto::proposals::v1::{
-    AssignProposalRequest, CreateProposalRequest, FileProposalRequest, GetProposalRequest, ListProposalsRequest,
-    Proposal, ProposalCategory, ProposalKind, ProposalState, RateReplyRequest, Rating, RecordContactRequest,
-    ReplyClass, ReplyToProposalRequest, SubmitProposalRequest,
+    AssignProposalRequest, CreateProposalRequest, FileProposalRequest, GetProposalRequest,
+    GetProposalStatisticsRequest, ListProposalsRequest, Proposal, ProposalCategory, ProposalKind, ProposalState,
+    RateReplyRequest, Rating, RecordContactRequest, ReplyClass, ReplyToProposalRequest, SubmitProposalRequest,
 };
 use xieshang_proto::tenants::v1::ListUsersRequest;
 
@@ -129,6 +129,9 @@ pub async fn run(args: ProposalsArgs, out: Out<'_>) -> Result<()> {
             let request = ReplyToProposalRequest { id, reply_class: class as i32, text };
             rpc!(api, ProposalServiceClient, reply_to_proposal, request).await?
         }
+        ProposalsCommand::Stats { committee, year } => {
+            return stats(&mut api, committee, year, json, out).await;
+        }
         ProposalsCommand::Rate { id, process, result, comment } => {
             let request = RateReplyRequest {
                 id,
@@ -144,6 +147,45 @@ pub async fn run(args: ProposalsArgs, out: Out<'_>) -> Result<()> {
     }
     let names = people(&mut api).await.unwrap_or_default();
     line(out, detail(&proposal, &names))
+}
+
+async fn stats(api: &mut Api, committee: Option<String>, year: i32, json: bool, out: Out<'_>) -> Result<()> {
+    let code = committee.or_else(|| api.session().map(|s| s.committee_code.clone())).unwrap_or_default();
+    if code.is_empty() {
+        bail!("name the committee with --committee CODE");
+    }
+    let committee_id = super::committees::get_by_code(api, &code).await?.id;
+    let request = GetProposalStatisticsRequest {
+        committee_id,
+        start_date: Some(xieshang_proto::common::v1::Date { year, month: 1, day: 1 }),
+        end_date: Some(xieshang_proto::common::v1::Date { year, month: 12, day: 31 }),
+    };
+    let s = rpc!(api, ProposalServiceClient, get_proposal_statistics, request).await?;
+    let percent = |r: f64| format!("{:.1}%", r * 100.0);
+    let rows: Vec<(&str, String)> = vec![
+        ("收到提案 received", s.received.to_string()),
+        ("立案 filed", s.filed.to_string()),
+        ("立案率 filing rate", percent(s.filing_rate)),
+        ("已答复 replied", s.replied.to_string()),
+        ("按期答复 replied on time", s.replied_on_time.to_string()),
+        ("逾期 overdue", s.overdue.to_string()),
+        ("A / B / C", format!("{} / {} / {}", s.class_a, s.class_b, s.class_c)),
+        ("满意度 satisfaction rate", percent(s.satisfaction_rate)),
+        ("重新办理 re-handled", s.rehandled.to_string()),
+        (
+            "社情民意 submitted / adopted / instructed",
+            format!("{} / {} / {}", s.information_submitted, s.information_adopted, s.information_instructed),
+        ),
+    ];
+    if json {
+        let map: serde_json::Map<String, Value> =
+            rows.iter().map(|(k, v)| ((*k).to_owned(), Value::from(v.clone()))).collect();
+        return json_out(out, &Value::Object(map));
+    }
+    line(
+        out,
+        render::table(["figure", year.to_string().as_str()], rows.into_iter().map(|(k, v)| vec![k.to_owned(), v])),
+    )
 }
 
 /// Today in China Standard Time, where committees work.

@@ -1,0 +1,188 @@
+//! sea-orm entities: the tables as stored. Only `store` uses them.
+//!
+//! `committee`, `member` and `user_role` are small read-only views of other
+//! services' tables (same database, same tenant scope): the committee
+//! registry (for division codes and event ancestors), the membership roster
+//! (to check invited members and name them) and the tenants' roles. In
+//! distributed mode they become replicas fed by those services' events.
+
+macro_rules! entity {
+    ($name:ident, $table:literal, { $($body:tt)* }) => {
+        pub mod $name {
+            use sea_orm::entity::prelude::*;
+
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = $table)]
+            pub struct Model { $($body)* }
+
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
+entity!(topic, "consultation_topics", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub title: String,
+    pub rationale: String,
+    pub source: i16,
+    pub submitter_user_id: Option<Uuid>,
+    pub submitter_name: String,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub tracking_code: Option<String>,
+    pub state: i16,
+    pub endorsement_count: i32,
+    pub need_note: Option<String>,
+    pub expectation_note: Option<String>,
+    pub capacity_note: Option<String>,
+    pub screened_by: Option<Uuid>,
+    pub screened_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(endorsement, "consultation_topic_endorsements", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub topic_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: Uuid,
+    pub committee_id: Uuid,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(plan, "consultation_plans", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub year: i32,
+    pub state: i16,
+    pub return_comments: String,
+    pub amendment_count: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(plan_item, "consultation_plan_items", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub plan_id: Uuid,
+    pub topic_id: Option<Uuid>,
+    pub title: String,
+    pub consultation_type: i16,
+    pub type_label: String,
+    pub lead_committee: String,
+    pub planned_month: i16,
+    pub participating_units: String,
+    pub removed_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(amendment, "consultation_plan_amendments", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub plan_id: Uuid,
+    pub reason: String,
+    pub added_titles: String,
+    pub removed_titles: String,
+    pub amended_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(activity, "consultation_activities", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub title: String,
+    pub consultation_type: i16,
+    pub type_label: String,
+    pub department: String,
+    pub plan_item_id: Option<Uuid>,
+    pub year: i32,
+    pub stage: i16,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(visit, "consultation_visits", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub activity_id: Uuid,
+    pub date: Date,
+    pub place: String,
+    pub note: String,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(meeting, "consultation_meetings", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub kind: i16,
+    pub title: String,
+    pub date: Date,
+    pub place: String,
+    pub activity_id: Option<Uuid>,
+    pub agenda: String,
+    pub observers: String,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(invitee, "consultation_meeting_invitees", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub meeting_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub member_id: Uuid,
+    pub committee_id: Uuid,
+    pub position: i32,
+    pub attendance: i16,
+    pub leave_reason: String,
+    pub recorded_at: Option<DateTimeUtc>,
+});
+
+entity!(speech, "consultation_speeches", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub meeting_id: Uuid,
+    pub member_id: Uuid,
+    pub title: String,
+    pub kind: i16,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(suggestion, "consultation_suggestions", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub activity_id: Uuid,
+    pub number: i32,
+    pub text: String,
+    pub feedback: i16,
+    pub feedback_note: String,
+    pub feedback_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(committee, "committees", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub code: String,
+    pub path: String,
+    pub suspended: bool,
+});
+
+entity!(member, "members", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub name: String,
+    pub user_id: Option<Uuid>,
+});

@@ -1,0 +1,397 @@
+//! Consultation activities (协商活动): stages, research visits, the numbered
+//! suggestions of their report, the receiving body's feedback, and adoption rates.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::json;
+use uuid::Uuid;
+use xieshang_platform::auth::TenantContext;
+use xieshang_platform::db::Tx;
+use xieshang_platform::ids::CommitteeId;
+
+use super::plans::plan_year_of_item;
+use super::{Page, Store, audit, is_office, my_member_ids, office, own_committee, paged, uuid_token};
+use crate::domain::{
+    Activity, ActivityAdoption, ActivityStage, AdoptionRates, ConsultationType, FeedbackResult, NewActivity,
+    Suggestion, Tally, Visit,
+};
+use crate::entity::{activity, invitee, meeting, suggestion, visit};
+use crate::error::{ConsultationError, Result};
+
+/// Filters of [`Store::list_activities`]; `None` means any.
+#[derive(Clone, Debug, Default)]
+pub struct ActivityFilter {
+    pub year: Option<i32>,
+    pub kind: Option<ConsultationType>,
+    pub page_size: i32,
+    pub page_token: String,
+}
+
+fn stage_of(row: &activity::Model) -> ActivityStage {
+    ActivityStage::from_i16(row.stage).unwrap_or(ActivityStage::Research)
+}
+
+fn to_domain(row: activity::Model, visits: Vec<visit::Model>) -> Activity {
+    Activity {
+        id: row.id,
+        committee_id: CommitteeId(row.committee_id),
+        stage: stage_of(&row),
+        title: row.title,
+        kind: ConsultationType::from_i16(row.consultation_type).unwrap_or(ConsultationType::Other),
+        type_label: row.type_label,
+        department: row.department,
+        plan_item_id: row.plan_item_id,
+        year: row.year,
+        visits: visits.into_iter().map(|v| Visit { id: v.id, date: v.date, place: v.place, note: v.note }).collect(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+fn suggestion_to_domain(row: suggestion::Model) -> Suggestion {
+    Suggestion {
+        id: row.id,
+        activity_id: row.activity_id,
+        number: row.number,
+        text: row.text,
+        feedback: FeedbackResult::from_i16(row.feedback),
+        feedback_note: row.feedback_note,
+        feedback_at: row.feedback_at,
+    }
+}
+
+/// The activities a member may read: those of meetings they are invited to.
+async fn invited_activity_ids(tx: &Tx, ctx: &TenantContext, committee: CommitteeId) -> Result<Vec<Uuid>> {
+    let members = my_member_ids(tx, ctx, committee).await?;
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
+    let meetings: Vec<Uuid> = invitee::Entity::find()
+        .filter(invitee::Column::CommitteeId.eq(committee.0))
+        .filter(invitee::Column::MemberId.is_in(members))
+        .all(&**tx)
+        .await?
+        .into_iter()
+        .map(|i| i.meeting_id)
+        .collect();
+    Ok(meeting::Entity::find()
+        .filter(meeting::Column::Id.is_in(meetings))
+        .all(&**tx)
+        .await?
+        .into_iter()
+        .filter_map(|m| m.activity_id)
+        .collect())
+}
+
+/// An activity the caller may read (office: any of the committee's; members:
+/// those they are invited to a meeting of), or `NotFound`.
+async fn find_readable(tx: &Tx, ctx: &TenantContext, id: Uuid) -> Result<activity::Model> {
+    let committee = own_committee(ctx)?;
+    let row = activity::Entity::find_by_id(id)
+        .filter(activity::Column::CommitteeId.eq(committee.0))
+        .one(&**tx)
+        .await?
+        .ok_or(ConsultationError::NotFound("activity"))?;
+    if is_office(ctx) || invited_activity_ids(tx, ctx, committee).await?.contains(&id) {
+        Ok(row)
+    } else {
+        Err(ConsultationError::NotFound("activity"))
+    }
+}
+
+/// An activity of the caller's committee, for the office to change.
+pub(super) async fn find_managed(tx: &Tx, committee: CommitteeId, id: Uuid) -> Result<activity::Model> {
+    activity::Entity::find_by_id(id)
+        .filter(activity::Column::CommitteeId.eq(committee.0))
+        .one(&**tx)
+        .await?
+        .ok_or(ConsultationError::NotFound("activity"))
+}
+
+async fn visits_of(tx: &Tx, activity_id: Uuid) -> Result<Vec<visit::Model>> {
+    Ok(visit::Entity::find()
+        .filter(visit::Column::ActivityId.eq(activity_id))
+        .order_by_asc(visit::Column::Date)
+        .order_by_asc(visit::Column::Id)
+        .all(&**tx)
+        .await?)
+}
+
+async fn save(tx: &Tx, mut row: activity::Model) -> Result<activity::Model> {
+    row.updated_at = xieshang_platform::time::now();
+    activity::ActiveModel::from(row.clone()).reset_all().update(&**tx).await?;
+    Ok(row)
+}
+
+impl Store {
+    /// Creates an activity in stage RESEARCH. Staff.
+    pub async fn create_activity(&self, ctx: &TenantContext, new: NewActivity) -> Result<Activity> {
+        let committee = office(ctx)?;
+        new.check()?;
+        let tx = self.begin(ctx).await?;
+        let plan_year = match new.plan_item_id {
+            Some(item) => Some(plan_year_of_item(&tx, committee, item).await?),
+            None => None,
+        };
+        let year = new.year.or(plan_year).ok_or_else(|| {
+            ConsultationError::invalid("activity.year", "is required for an activity not linked to a plan item")
+        })?;
+        let now = xieshang_platform::time::now();
+        let row = activity::Model {
+            id: Uuid::now_v7(),
+            committee_id: committee.0,
+            title: new.title,
+            consultation_type: new.kind as i16,
+            type_label: new.type_label,
+            department: new.department,
+            plan_item_id: new.plan_item_id,
+            year,
+            stage: ActivityStage::Research as i16,
+            created_at: now,
+            updated_at: now,
+        };
+        activity::ActiveModel::from(row.clone()).reset_all().insert(&*tx).await?;
+        audit(
+            &tx,
+            ctx,
+            committee,
+            "consultation_activity",
+            row.id,
+            json!({"title": row.title,
+            "type": new.kind.as_str(), "year": year, "plan_item_id": row.plan_item_id, "stage": "RESEARCH"}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(to_domain(row, Vec::new()))
+    }
+
+    pub async fn get_activity(&self, ctx: &TenantContext, id: Uuid) -> Result<Activity> {
+        let tx = self.begin(ctx).await?;
+        let row = find_readable(&tx, ctx, id).await?;
+        let visits = visits_of(&tx, id).await?;
+        tx.commit().await?;
+        Ok(to_domain(row, visits))
+    }
+
+    /// The activities the caller may read, oldest first, paged.
+    pub async fn list_activities(&self, ctx: &TenantContext, filter: ActivityFilter) -> Result<Page<Activity>> {
+        let committee = own_committee(ctx)?;
+        let size = xieshang_platform::page::size(filter.page_size, 50, 200)?;
+        let after = uuid_token(&filter.page_token)?;
+        let tx = self.begin(ctx).await?;
+        let mut query = activity::Entity::find().filter(activity::Column::CommitteeId.eq(committee.0));
+        if !is_office(ctx) {
+            query = query.filter(activity::Column::Id.is_in(invited_activity_ids(&tx, ctx, committee).await?));
+        }
+        if let Some(year) = filter.year {
+            query = query.filter(activity::Column::Year.eq(year));
+        }
+        if let Some(kind) = filter.kind {
+            query = query.filter(activity::Column::ConsultationType.eq(kind as i16));
+        }
+        if let Some(after) = after {
+            query = query.filter(activity::Column::Id.gt(after));
+        }
+        let rows = query.order_by_asc(activity::Column::Id).limit(size + 1).all(&*tx).await?;
+        let mut visits: BTreeMap<Uuid, Vec<visit::Model>> = BTreeMap::new();
+        for v in visit::Entity::find()
+            .filter(visit::Column::ActivityId.is_in(rows.iter().map(|r| r.id).collect::<Vec<_>>()))
+            .order_by_asc(visit::Column::Date)
+            .order_by_asc(visit::Column::Id)
+            .all(&*tx)
+            .await?
+        {
+            visits.entry(v.activity_id).or_default().push(v);
+        }
+        tx.commit().await?;
+        Ok(paged(
+            rows,
+            size,
+            |r| r.id,
+            |r| {
+                let v = visits.remove(&r.id).unwrap_or_default();
+                to_domain(r, v)
+            },
+        ))
+    }
+
+    /// Records a research visit of an activity in stage RESEARCH. Staff.
+    pub async fn add_research_visit(
+        &self,
+        ctx: &TenantContext,
+        activity_id: Uuid,
+        date: NaiveDate,
+        place: String,
+        note: String,
+    ) -> Result<Activity> {
+        let committee = office(ctx)?;
+        let tx = self.begin(ctx).await?;
+        let row = find_managed(&tx, committee, activity_id).await?;
+        stage_of(&row).require(&[ActivityStage::Research], "research visits are recorded")?;
+        let v = visit::Model {
+            id: Uuid::now_v7(),
+            committee_id: committee.0,
+            activity_id,
+            date,
+            place,
+            note,
+            created_at: xieshang_platform::time::now(),
+        };
+        visit::ActiveModel::from(v.clone()).reset_all().insert(&*tx).await?;
+        let row = save(&tx, row).await?;
+        audit(
+            &tx,
+            ctx,
+            committee,
+            "consultation_activity",
+            activity_id,
+            json!({"visit": v.id,
+            "date": v.date.to_string(), "place": v.place}),
+        )
+        .await?;
+        let visits = visits_of(&tx, activity_id).await?;
+        tx.commit().await?;
+        Ok(to_domain(row, visits))
+    }
+
+    /// Moves an activity forward to a later stage. Staff.
+    pub async fn advance_activity(&self, ctx: &TenantContext, id: Uuid, to: ActivityStage) -> Result<Activity> {
+        let committee = office(ctx)?;
+        let tx = self.begin(ctx).await?;
+        let mut row = find_managed(&tx, committee, id).await?;
+        let from = stage_of(&row);
+        row.stage = from.advance(to)? as i16;
+        let row = save(&tx, row).await?;
+        audit(&tx, ctx, committee, "consultation_activity", id, json!({"from": from.as_str(), "to": to.as_str()}))
+            .await?;
+        let visits = visits_of(&tx, id).await?;
+        tx.commit().await?;
+        Ok(to_domain(row, visits))
+    }
+
+    /// Adds the next numbered suggestion to the report of an activity in stage REPORT. Staff.
+    pub async fn add_suggestion(&self, ctx: &TenantContext, activity_id: Uuid, text: String) -> Result<Suggestion> {
+        let committee = office(ctx)?;
+        let tx = self.begin(ctx).await?;
+        let row = find_managed(&tx, committee, activity_id).await?;
+        stage_of(&row).require(&[ActivityStage::Report], "suggestions are added")?;
+        let last = suggestion::Entity::find()
+            .filter(suggestion::Column::ActivityId.eq(activity_id))
+            .order_by_desc(suggestion::Column::Number)
+            .one(&*tx)
+            .await?;
+        let s = suggestion::Model {
+            id: Uuid::now_v7(),
+            committee_id: committee.0,
+            activity_id,
+            number: last.map_or(1, |l| l.number + 1),
+            text,
+            feedback: 0,
+            feedback_note: String::new(),
+            feedback_at: None,
+            created_at: xieshang_platform::time::now(),
+        };
+        suggestion::ActiveModel::from(s.clone()).reset_all().insert(&*tx).await.map_err(
+            ConsultationError::on_unique("activity_id", "another suggestion was added at the same time; retry"),
+        )?;
+        audit(
+            &tx,
+            ctx,
+            committee,
+            "consultation_suggestion",
+            s.id,
+            json!({"activity_id": activity_id,
+            "number": s.number}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(suggestion_to_domain(s))
+    }
+
+    /// An activity's suggestions by number.
+    pub async fn list_suggestions(&self, ctx: &TenantContext, activity_id: Uuid) -> Result<Vec<Suggestion>> {
+        let tx = self.begin(ctx).await?;
+        find_readable(&tx, ctx, activity_id).await?;
+        let rows = suggestion::Entity::find()
+            .filter(suggestion::Column::ActivityId.eq(activity_id))
+            .order_by_asc(suggestion::Column::Number)
+            .all(&*tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(suggestion_to_domain).collect())
+    }
+
+    /// Records the receiving body's feedback on a suggestion of an activity
+    /// in stage FEEDBACK or FOLLOW_UP. Staff.
+    pub async fn record_feedback(
+        &self,
+        ctx: &TenantContext,
+        suggestion_id: Uuid,
+        result: FeedbackResult,
+        note: String,
+    ) -> Result<Suggestion> {
+        let committee = office(ctx)?;
+        if result == FeedbackResult::NotAdopted && note.is_empty() {
+            return Err(ConsultationError::invalid("note", "is required for NOT_ADOPTED: say why"));
+        }
+        let tx = self.begin(ctx).await?;
+        let mut s = suggestion::Entity::find_by_id(suggestion_id)
+            .filter(suggestion::Column::CommitteeId.eq(committee.0))
+            .one(&*tx)
+            .await?
+            .ok_or(ConsultationError::NotFound("suggestion"))?;
+        let row = find_managed(&tx, committee, s.activity_id).await?;
+        stage_of(&row).require(&[ActivityStage::Feedback, ActivityStage::FollowUp], "feedback is recorded")?;
+        let before = FeedbackResult::from_i16(s.feedback).map(FeedbackResult::as_str);
+        s.feedback = result as i16;
+        s.feedback_note = note;
+        s.feedback_at = Some(xieshang_platform::time::now());
+        suggestion::ActiveModel::from(s.clone()).reset_all().update(&*tx).await?;
+        audit(
+            &tx,
+            ctx,
+            committee,
+            "consultation_suggestion",
+            s.id,
+            json!({"feedback": result.as_str(),
+            "before": before}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(suggestion_to_domain(s))
+    }
+
+    /// Adoption rates of `year`'s activities: per activity, per type, in total. Staff.
+    pub async fn adoption_rates(&self, ctx: &TenantContext, year: i32) -> Result<AdoptionRates> {
+        let committee = office(ctx)?;
+        let tx = self.begin(ctx).await?;
+        let activities = activity::Entity::find()
+            .filter(activity::Column::CommitteeId.eq(committee.0))
+            .filter(activity::Column::Year.eq(year))
+            .order_by_asc(activity::Column::Id)
+            .all(&*tx)
+            .await?;
+        let suggestions = suggestion::Entity::find()
+            .filter(suggestion::Column::ActivityId.is_in(activities.iter().map(|a| a.id).collect::<Vec<_>>()))
+            .all(&*tx)
+            .await?;
+        tx.commit().await?;
+        let mut per_activity: BTreeMap<Uuid, Tally> = BTreeMap::new();
+        for s in &suggestions {
+            per_activity.entry(s.activity_id).or_default().add(FeedbackResult::from_i16(s.feedback));
+        }
+        let mut types: BTreeMap<ConsultationType, Tally> = BTreeMap::new();
+        let mut total = Tally::default();
+        let mut rows = Vec::new();
+        for a in activities {
+            let kind = ConsultationType::from_i16(a.consultation_type).unwrap_or(ConsultationType::Other);
+            let tally = per_activity.remove(&a.id).unwrap_or_default();
+            types.entry(kind).or_default().merge(&tally);
+            total.merge(&tally);
+            rows.push(ActivityAdoption { activity_id: a.id, title: a.title, kind, tally });
+        }
+        Ok(AdoptionRates { year, activities: rows, types: types.into_iter().collect(), total })
+    }
+}
