@@ -14,6 +14,7 @@ mod m20261123_000003_information;
 mod m20261123_000004_consultation;
 mod m20261123_000005_membership_reporting;
 mod m20261123_000006_proposals_search;
+mod m20261123_000007_analytics;
 pub mod rls;
 mod schema;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_consultation::Migration),
             Box::new(m20261123_000005_membership_reporting::Migration),
             Box::new(m20261123_000006_proposals_search::Migration),
+            Box::new(m20261123_000007_analytics::Migration),
         ]
     }
 }

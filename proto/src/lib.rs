@@ -24,6 +24,12 @@ pub mod tenants {
     }
 }
 
+pub mod analytics {
+    pub mod v1 {
+        tonic::include_proto!("xieshang.analytics.v1");
+    }
+}
+
 pub mod consultation {
     pub mod v1 {
         tonic::include_proto!("xieshang.consultation.v1");

@@ -2,6 +2,7 @@
 //! `xieshang_tests::spawn_app`) and speaks gRPC to it. One binary, so the
 //! suite links once.
 
+mod analytics;
 mod audit_and_events;
 mod auth;
 mod cli;

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::PlatformError;
 
 /// Every service the binary can run, in start order.
-pub const ALL_SERVICES: &[&str] = &["tenants", "membership", "proposals", "consultation"];
+pub const ALL_SERVICES: &[&str] = &["tenants", "membership", "proposals", "consultation", "analytics"];
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]

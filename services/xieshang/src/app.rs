@@ -34,6 +34,7 @@ pub struct Running {
     pub proposals: Option<xieshang_proposals::ProposalsService>,
     pub membership: Option<xieshang_membership::MembershipService>,
     pub consultation: Option<xieshang_consultation::ConsultationService>,
+    pub analytics: Option<xieshang_analytics::AnalyticsService>,
     /// The first operator, when this start created one: username and, if
     /// generated, the one-time password.
     pub bootstrap: Option<(String, Option<String>)>,
@@ -144,6 +145,18 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         }
         consultation_service = Some(consultation);
     }
+    let mut analytics_service = None;
+    if config.runs("analytics") {
+        let analytics = xieshang_analytics::AnalyticsService::new(db.clone());
+        analytics.add_to(&mut routes, auth.clone());
+        for handler in analytics.event_handlers() {
+            bus.subscribe(handler);
+        }
+        for name in xieshang_analytics::SERVICE_NAMES {
+            health.set_service_status(*name, ServingStatus::Serving).await;
+        }
+        analytics_service = Some(analytics);
+    }
     health.set_service_status("", ServingStatus::Serving).await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -180,6 +193,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         proposals: proposals_service,
         membership: membership_service,
         consultation: consultation_service,
+        analytics: analytics_service,
         bootstrap,
         shutdown,
         server,

@@ -1,0 +1,1 @@
+//! Analytics: filled in by its slice.
