@@ -1,13 +1,8 @@
 //! Every mutation leaves an audit row, and its event goes out through the
 //! outbox to the bus.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use async_trait::async_trait;
-use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
 use xieshang_proto::common::v1::Role;
-use xieshang_proto::events::v1::{Event, event::Payload};
+use xieshang_proto::events::v1::event::Payload;
 use xieshang_proto::tenants::v1 as pb;
 use xieshang_tests::*;
 
@@ -74,42 +69,10 @@ async fn mutations_are_audited_with_actor_method_and_changes() {
     app.stop().await;
 }
 
-#[derive(Default)]
-struct Recorder {
-    events: Mutex<Vec<Event>>,
-    calls: Mutex<usize>,
-}
-
-#[async_trait]
-impl EventHandler for Recorder {
-    fn name(&self) -> &str {
-        "test-recorder"
-    }
-
-    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        *self.calls.lock().unwrap() += 1;
-        let mut events = self.events.lock().unwrap();
-        // Idempotent on the event id, as every consumer must be.
-        if !events.iter().any(|e| e.id == event.id) {
-            events.push(event.clone());
-        }
-        Ok(())
-    }
-}
-
-async fn eventually<F: Fn() -> bool>(what: &str, check: F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn events_reach_the_bus_with_their_committee_and_ancestors() {
     let app = spawn_app().await;
-    let recorder = Arc::new(Recorder::default());
-    app.running.bus.subscribe(recorder.clone());
+    let recorder = Recorder::on(&app);
     let tree = seed_tree(&app).await;
 
     let find_created = |code: &str| {
@@ -118,15 +81,15 @@ async fn events_reach_the_bus_with_their_committee_and_ancestors() {
             _ => None,
         })
     };
-    eventually("宁晋县's CommitteeCreated", || find_created("130528").is_some()).await;
+    eventually("宁晋县's CommitteeCreated", async || find_created("130528").is_some()).await;
     let event = find_created("130528").unwrap();
     assert_eq!(event.committee_id, tree.ningjin.id);
     assert_eq!(event.ancestor_committee_ids, vec![tree.xingtai.id.clone(), tree.hebei.id.clone()]);
     assert!(!event.actor_user_id.is_empty());
 
     // 7 committees and 7 admins, in the order they were made.
-    eventually("every seed event", || recorder.events.lock().unwrap().len() >= 14).await;
-    let events = recorder.events.lock().unwrap().clone();
+    eventually("every seed event", async || recorder.snapshot().len() >= 14).await;
+    let events = recorder.snapshot();
     let ids: Vec<_> = events.iter().map(|e| e.id.clone()).collect();
     let mut sorted = ids.clone();
     sorted.sort();
@@ -136,8 +99,7 @@ async fn events_reach_the_bus_with_their_committee_and_ancestors() {
 
     // Nothing is left unpublished.
     let db = app.running.db.clone();
-    eventually("an empty outbox", || true).await;
-    let pending = {
+    let pending = async || {
         use sea_orm::ConnectionTrait;
         let tx = db.begin(xieshang_platform::db::Scope::System).await.unwrap();
         let row = tx
@@ -148,8 +110,9 @@ async fn events_reach_the_bus_with_their_committee_and_ancestors() {
             .await
             .unwrap()
             .unwrap();
+        tx.commit().await.unwrap();
         row.try_get::<i64>("", "n").unwrap()
     };
-    assert_eq!(pending, 0);
+    eventually("an empty outbox", async || pending().await == 0).await;
     app.stop().await;
 }

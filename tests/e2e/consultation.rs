@@ -4,13 +4,11 @@
 //! activity through its stages with a meeting, sign-in feeding members'
 //! performance records; suggestions, feedback and adoption rates; isolation.
 
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tonic::Code;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
 use xieshang_proto::common::v1::{Date, Role};
@@ -23,20 +21,8 @@ use xieshang_tests::*;
 
 type Client = ConsultationServiceClient<Authed>;
 
-fn bearer(session: &Session) -> Bearer {
-    Bearer(Some(MetadataValue::from_str(&format!("Bearer {}", session.access_token)).unwrap()))
-}
-
-fn consultation(session: &Session) -> Client {
-    ConsultationServiceClient::with_interceptor(session.channel.clone(), bearer(session))
-}
-
 fn public(app: &TestApp) -> ConsultationServiceClient<Channel> {
     ConsultationServiceClient::new(app.channel.clone())
-}
-
-fn membership(session: &Session) -> MembershipServiceClient<Authed> {
-    MembershipServiceClient::with_interceptor(session.channel.clone(), bearer(session))
 }
 
 /// An ID number (居民身份证号码) with its GB 11643 check character.
@@ -73,7 +59,7 @@ async fn ningjin(app: &TestApp) -> Ningjin {
     let li = app.login("130528", "lixiuying", PASSWORD).await.unwrap();
     let zhao = app.login("130528", "zhaomin", PASSWORD).await.unwrap();
 
-    let mut m = membership(&staff);
+    let mut m = staff.membership();
     let item = async |m: &mut MembershipServiceClient<Authed>, kind: pm::ReferenceKind, code: &str, name: &str| {
         m.create_reference_item(pm::CreateReferenceItemRequest {
             item: Some(pm::ReferenceItem {
@@ -176,9 +162,9 @@ fn date(year: i32, month: i32, day: i32) -> Option<Date> {
 async fn topics_from_four_sources_are_endorsed_and_screened() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut staff = consultation(&n.staff);
-    let mut zhang = consultation(&n.zhang);
-    let mut li = consultation(&n.li);
+    let mut staff = n.staff.consultation();
+    let mut zhang = n.zhang.consultation();
+    let mut li = n.li.consultation();
 
     let party = staff
         .create_topic(topic("关于推进盐碱地综合利用的协商", pc::TopicSource::PartyGovernment, "县委办公室"))
@@ -316,7 +302,7 @@ async fn public_submissions_are_rate_limited_per_address_and_committee() {
 async fn plan_is_submitted_returned_approved_published_and_amended() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut c = consultation(&n.staff);
+    let mut c = n.staff.consultation();
     let saline = selected_topic(&mut c, "关于推进盐碱地综合利用的协商").await;
     let proposed =
         c.create_topic(topic("关于农村人居环境整治的协商", pc::TopicSource::Committee, "")).await.unwrap().into_inner();
@@ -366,7 +352,7 @@ async fn plan_is_submitted_returned_approved_published_and_amended() {
     assert_eq!(p.items[1].participating_units, vec!["县农业农村局", "县自然资源和规划局"]);
 
     // Members do not see a plan before it is published.
-    let mut member = consultation(&n.zhang);
+    let mut member = n.zhang.consultation();
     assert_code(member.get_plan(pc::GetPlanRequest { id: plan.id.clone() }).await, Code::NotFound);
     assert_code(member.create_plan(pc::CreatePlanRequest { year: 2027 }).await, Code::PermissionDenied);
 
@@ -528,7 +514,7 @@ async fn activity_runs_through_its_stages_with_a_meeting_and_sign_in() {
     let recorder = Arc::new(Recorder::default());
     app.running.bus.subscribe(recorder.clone());
     let n = ningjin(&app).await;
-    let mut c = consultation(&n.staff);
+    let mut c = n.staff.consultation();
 
     let missing_department = c
         .create_activity(pc::CreateActivityRequest {
@@ -716,7 +702,7 @@ async fn activity_runs_through_its_stages_with_a_meeting_and_sign_in() {
     assert_eq!(m.speeches[0].kind, pc::SpeechKind::Oral as i32);
 
     // 张建国 (linked to his account) gains a MEETINGS entry in his performance record.
-    let mut mine = membership(&n.zhang);
+    let mut mine = n.zhang.membership();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let record = mine.get_my_record(pm::GetMyRecordRequest { year: 2026 }).await.unwrap().into_inner();
@@ -732,12 +718,12 @@ async fn activity_runs_through_its_stages_with_a_meeting_and_sign_in() {
     }
 
     // Invited members read the meeting and its activity; others do not.
-    let mut li = consultation(&n.li);
+    let mut li = n.li.consultation();
     li.get_meeting(pc::GetMeetingRequest { id: meeting.id.clone() }).await.unwrap();
     li.get_activity(pc::GetActivityRequest { id: activity.id.clone() }).await.unwrap();
     let listed = li.list_meetings(pc::ListMeetingsRequest::default()).await.unwrap().into_inner().meetings;
     assert_eq!(listed.len(), 1);
-    let mut zhao = consultation(&n.zhao);
+    let mut zhao = n.zhao.consultation();
     assert_code(zhao.get_meeting(pc::GetMeetingRequest { id: meeting.id.clone() }).await, Code::NotFound);
     assert_code(zhao.get_activity(pc::GetActivityRequest { id: activity.id.clone() }).await, Code::NotFound);
     assert!(
@@ -812,7 +798,7 @@ async fn feedback(c: &mut Client, s: &pc::Suggestion, f: pc::FeedbackResult, not
 async fn suggestions_get_feedback_and_adoption_rates_add_up() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut c = consultation(&n.staff);
+    let mut c = n.staff.consultation();
 
     // Suggestions belong to the REPORT stage.
     let early = c
@@ -893,7 +879,7 @@ async fn suggestions_get_feedback_and_adoption_rates_add_up() {
     let other_year = c.get_adoption_rates(pc::GetAdoptionRatesRequest { year: 2025 }).await.unwrap().into_inner();
     assert_eq!(rate(other_year.total.as_ref().unwrap()), (0, 0, 0, 0, 0, 0.0));
     assert_code(
-        consultation(&n.zhang).get_adoption_rates(pc::GetAdoptionRatesRequest { year: 2026 }).await,
+        n.zhang.consultation().get_adoption_rates(pc::GetAdoptionRatesRequest { year: 2026 }).await,
         Code::PermissionDenied,
     );
     app.stop().await;
@@ -903,7 +889,7 @@ async fn suggestions_get_feedback_and_adoption_rates_add_up() {
 async fn other_committees_see_nothing_and_members_manage_nothing() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut c = consultation(&n.staff);
+    let mut c = n.staff.consultation();
     let t = selected_topic(&mut c, "关于推进盐碱地综合利用的协商").await;
     let plan = c.create_plan(pc::CreatePlanRequest { year: 2026 }).await.unwrap().into_inner();
     let activity = c
@@ -935,7 +921,7 @@ async fn other_committees_see_nothing_and_members_manage_nothing() {
 
     // 临城县 (a sibling county) sees none of it.
     let lincheng = app.login("130522", "admin", PASSWORD).await.unwrap();
-    let mut other = consultation(&lincheng);
+    let mut other = lincheng.consultation();
     assert_code(other.get_topic(pc::GetTopicRequest { id: t.id.clone() }).await, Code::NotFound);
     assert_code(other.get_plan(pc::GetPlanRequest { id: plan.id.clone() }).await, Code::NotFound);
     assert_code(other.get_activity(pc::GetActivityRequest { id: activity.id.clone() }).await, Code::NotFound);
@@ -961,7 +947,7 @@ async fn other_committees_see_nothing_and_members_manage_nothing() {
     other.create_plan(pc::CreatePlanRequest { year: 2026 }).await.unwrap();
 
     // Members of 宁晋 manage nothing.
-    let mut member = consultation(&n.zhang);
+    let mut member = n.zhang.consultation();
     assert_code(member.create_plan(pc::CreatePlanRequest { year: 2027 }).await, Code::PermissionDenied);
     assert_code(
         member

@@ -6,35 +6,17 @@
 //! events; that consumer is the proposals service's own, and its test lives
 //! with it (services/proposals/tests).
 
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tonic::Code;
-use tonic::metadata::MetadataValue;
 use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
 use xieshang_proto::common::v1::{CommitteeLevel, Role};
 use xieshang_proto::events::v1::{Event, event::Payload};
 use xieshang_proto::proposals::v1 as pp;
-use xieshang_proto::proposals::v1::information_service_client::InformationServiceClient;
-use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClient;
 use xieshang_proto::tenants::v1 as pb;
 use xieshang_tests::*;
-
-type Info = InformationServiceClient<Authed>;
-
-fn bearer(session: &Session) -> Bearer {
-    Bearer(Some(MetadataValue::from_str(&format!("Bearer {}", session.access_token)).unwrap()))
-}
-
-fn info(session: &Session) -> Info {
-    InformationServiceClient::with_interceptor(session.channel.clone(), bearer(session))
-}
-
-fn proposals(session: &Session) -> ProposalServiceClient<Authed> {
-    ProposalServiceClient::with_interceptor(session.channel.clone(), bearer(session))
-}
 
 #[derive(Default)]
 struct Recorder {
@@ -134,7 +116,8 @@ async fn members_submit_and_the_office_edits_adopts_or_declines() {
     let recorder = Arc::new(Recorder::default());
     app.running.bus.subscribe(recorder.clone());
     let f = fixture(&app).await;
-    let (mut member, mut staff, mut other) = (info(&f.member), info(&f.county_staff), info(&f.other_member));
+    let (mut member, mut staff, mut other) =
+        (f.member.information(), f.county_staff.information(), f.other_member.information());
 
     let mut request = report("关于解决农村集中供水水压不足问题的建议", BODY);
     request.information.as_mut().unwrap().author_user_ids = vec![f.co_author.user.id.clone()];
@@ -155,7 +138,7 @@ async fn members_submit_and_the_office_edits_adopts_or_declines() {
     assert_eq!(violated_field(&assert_code(too_long, Code::InvalidArgument)), "information.body");
     let no_title = member.submit_information(report(" ", BODY)).await;
     assert_eq!(violated_field(&assert_code(no_title, Code::InvalidArgument)), "information.title");
-    let mut settings = proposals(&f.county_staff);
+    let mut settings = f.county_staff.proposals();
     let s = settings.get_proposal_settings(pp::GetProposalSettingsRequest {}).await.unwrap().into_inner();
     assert_eq!(s.information_body_max_chars, 1500);
     settings
@@ -175,10 +158,10 @@ async fn members_submit_and_the_office_edits_adopts_or_declines() {
     let bad = member.submit_information(stranger).await;
     assert_eq!(violated_field(&assert_code(bad, Code::InvalidArgument)), "information.author_user_ids");
     // An admin without the member or staff role does not submit.
-    assert_code(info(&f.county_admin).submit_information(report("关于……", "……")).await, Code::PermissionDenied);
+    assert_code(f.county_admin.information().submit_information(report("关于……", "……")).await, Code::PermissionDenied);
 
     // Who sees it: the authors and the office; another member does not.
-    info(&f.co_author).get_information(get(&item.id)).await.unwrap();
+    f.co_author.information().get_information(get(&item.id)).await.unwrap();
     assert_code(other.get_information(get(&item.id)).await, Code::NotFound);
     assert!(other.list_information(pp::ListInformationRequest::default()).await.unwrap().into_inner().items.is_empty());
     let mine = member.list_information(pp::ListInformationRequest::default()).await.unwrap().into_inner().items;
@@ -319,11 +302,12 @@ async fn a_county_reports_upward_and_the_city_sees_that_item_only() {
     let recorder = Arc::new(Recorder::default());
     app.running.bus.subscribe(recorder.clone());
     let f = fixture(&app).await;
-    let (mut member, mut county, mut city) = (info(&f.member), info(&f.county_staff), info(&f.city_staff));
-    let mut sibling = info(&f.sibling_staff);
+    let (mut member, mut county, mut city) =
+        (f.member.information(), f.county_staff.information(), f.city_staff.information());
+    let mut sibling = f.sibling_staff.information();
 
     // The county also has a proposal and an item it keeps to itself.
-    let mut member_proposals = proposals(&f.member);
+    let mut member_proposals = f.member.proposals();
     let proposal = member_proposals
         .create_proposal(pp::CreateProposalRequest {
             proposal: Some(pp::Proposal {
@@ -381,7 +365,7 @@ async fn a_county_reports_upward_and_the_city_sees_that_item_only() {
     for id in [&original.id, &kept.id] {
         assert_code(city.get_information(get(id)).await, Code::NotFound);
     }
-    let mut city_proposals = proposals(&f.city_staff);
+    let mut city_proposals = f.city_staff.proposals();
     assert_code(city_proposals.get_proposal(pp::GetProposalRequest { id: proposal.id.clone() }).await, Code::NotFound);
     assert!(
         city_proposals
@@ -468,7 +452,9 @@ async fn a_county_reports_upward_and_the_city_sees_that_item_only() {
 
     // The city may report it further up; the province sees the origin.
     city.forward_information(pp::ForwardInformationRequest { id: copy.id.clone() }).await.unwrap();
-    let at_province = info(&f.province_staff)
+    let at_province = f
+        .province_staff
+        .information()
         .list_information(pp::ListInformationRequest::default())
         .await
         .unwrap()
@@ -478,7 +464,9 @@ async fn a_county_reports_upward_and_the_city_sees_that_item_only() {
     assert_eq!(at_province[0].received_from_committee_id, f.tree.xingtai.id);
     assert_eq!(at_province[0].origin_item_id, original.id);
     // A province has no parent to report to.
-    let top = info(&f.province_staff)
+    let top = f
+        .province_staff
+        .information()
         .forward_information(pp::ForwardInformationRequest { id: at_province[0].id.clone() })
         .await;
     assert!(assert_code(top, Code::FailedPrecondition).message().contains("no parent committee"));

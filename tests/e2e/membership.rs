@@ -2,14 +2,12 @@
 //! (masked, encrypted at rest, audited reveal), isolation between committees
 //! and between members, and performance-record entries fed by events.
 
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, Statement};
 use tonic::Code;
-use tonic::metadata::MetadataValue;
 use xieshang_platform::db::Scope;
 use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
 use xieshang_platform::ids::CommitteeId;
@@ -18,23 +16,10 @@ use xieshang_proto::events::v1::{AttendanceRecorded, Event, event::Payload};
 use xieshang_proto::membership::v1 as pm;
 use xieshang_proto::membership::v1::membership_service_client::MembershipServiceClient;
 use xieshang_proto::proposals::v1 as pp;
-use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClient;
 use xieshang_proto::tenants::v1 as pb;
 use xieshang_tests::*;
 
 pub(crate) type Client = MembershipServiceClient<Authed>;
-
-pub(crate) fn bearer(session: &Session) -> Bearer {
-    Bearer(Some(MetadataValue::from_str(&format!("Bearer {}", session.access_token)).unwrap()))
-}
-
-pub(crate) fn membership(session: &Session) -> Client {
-    MembershipServiceClient::with_interceptor(session.channel.clone(), bearer(session))
-}
-
-fn proposals(session: &Session) -> ProposalServiceClient<Authed> {
-    ProposalServiceClient::with_interceptor(session.channel.clone(), bearer(session))
-}
 
 /// An ID number (居民身份证号码) with its GB 11643 check character.
 pub(crate) fn id_number(first17: &str) -> String {
@@ -91,7 +76,7 @@ pub(crate) async fn ningjin(app: &TestApp) -> Ningjin {
     let staff = app.login("130528", "liuyang", PASSWORD).await.unwrap();
     let zhang = app.login("130528", "zhangjianguo", PASSWORD).await.unwrap();
     let li = app.login("130528", "lixiuying", PASSWORD).await.unwrap();
-    let mut c = membership(&staff);
+    let mut c = staff.membership();
     use pm::ReferenceKind as K;
     let sector_cpc = item(&mut c, K::Sector, "01", "中共").await;
     let sector_economy = item(&mut c, K::Sector, "12", "经济界").await;
@@ -149,7 +134,7 @@ fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
 async fn roster_crud_filters_paging_and_status_history() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut c = membership(&n.staff);
+    let mut c = n.staff.membership();
 
     let zhang = create(&mut c, n.member("张建国", "13052819720305123", "13831912345")).await.unwrap();
     assert_eq!(zhang.birth_year, 1972, "taken from the ID number");
@@ -315,7 +300,7 @@ async fn roster_crud_filters_paging_and_status_history() {
 async fn roster_validation_names_the_field() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut c = membership(&n.staff);
+    let mut c = n.staff.membership();
     let good = n.member("张建国", "13052819720305123", "13831912345");
 
     let mut bad_check = good.clone();
@@ -406,7 +391,9 @@ async fn roster_validation_names_the_field() {
         })
         .await;
     assert_eq!(violated_field(&assert_code(dup, Code::AlreadyExists)), "item.code");
-    let by_member = membership(&n.zhang)
+    let by_member = n
+        .zhang
+        .membership()
         .create_reference_item(pm::CreateReferenceItemRequest {
             item: Some(pm::ReferenceItem {
                 kind: pm::ReferenceKind::ActivityGroup as i32,
@@ -423,7 +410,7 @@ async fn roster_validation_names_the_field() {
 async fn personal_information_is_masked_encrypted_at_rest_and_revealed_with_an_audit_row() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut c = membership(&n.staff);
+    let mut c = n.staff.membership();
     let phone = "13831912345";
     let id = id_number("13052819720305123");
     let zhang = create(&mut c, n.member("张建国", "13052819720305123", phone)).await.unwrap();
@@ -467,7 +454,7 @@ async fn personal_information_is_masked_encrypted_at_rest_and_revealed_with_an_a
         c.reveal_member_contact(pm::RevealMemberContactRequest { id: zhang.id.clone() }).await.unwrap().into_inner();
     assert_eq!((revealed.phone.as_str(), revealed.id_number.as_str()), (phone, id.as_str()));
     let denied =
-        membership(&n.zhang).reveal_member_contact(pm::RevealMemberContactRequest { id: zhang.id.clone() }).await;
+        n.zhang.membership().reveal_member_contact(pm::RevealMemberContactRequest { id: zhang.id.clone() }).await;
     assert_code(denied, Code::PermissionDenied);
 
     let log = n
@@ -514,7 +501,7 @@ async fn personal_information_is_masked_encrypted_at_rest_and_revealed_with_an_a
 async fn other_committees_get_not_found_and_members_see_only_themselves() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut c = membership(&n.staff);
+    let mut c = n.staff.membership();
     let mut zhang = n.member("张建国", "13052819720305123", "13831912345");
     zhang.user_id = n.zhang.user.id.clone();
     let zhang = create(&mut c, zhang).await.unwrap();
@@ -556,7 +543,7 @@ async fn other_committees_get_not_found_and_members_see_only_themselves() {
     let lincheng_admin = app.login("130522", "admin", PASSWORD).await.unwrap();
     create_user(&lincheng_admin, &n.tree.lincheng.id, "sunli", "孙丽", &[Role::Staff]).await;
     let lincheng = app.login("130522", "sunli", PASSWORD).await.unwrap();
-    let mut other = membership(&lincheng);
+    let mut other = lincheng.membership();
     assert_code(other.get_member(pm::GetMemberRequest { id: zhang.id.clone() }).await, Code::NotFound);
     assert_code(
         other.reveal_member_contact(pm::RevealMemberContactRequest { id: zhang.id.clone() }).await,
@@ -589,7 +576,7 @@ async fn other_committees_get_not_found_and_members_see_only_themselves() {
     );
 
     // A member reads their own entry and entries, nobody else's.
-    let mut mine = membership(&n.zhang);
+    let mut mine = n.zhang.membership();
     let me = mine.get_member(pm::GetMemberRequest { id: zhang.id.clone() }).await.unwrap().into_inner();
     assert_eq!(me.phone, "138****2345");
     assert_code(mine.get_member(pm::GetMemberRequest { id: li.id.clone() }).await, Code::PermissionDenied);
@@ -624,7 +611,7 @@ async fn other_committees_get_not_found_and_members_see_only_themselves() {
     assert_eq!((record.group_rank, record.group_size), (2, 3));
     let ranking: Vec<(i32, &str)> = record.ranking.iter().map(|r| (r.rank, r.name.as_str())).collect();
     assert_eq!(ranking, vec![(1, "李秀英"), (2, "张建国"), (3, "王建民")]);
-    let li_record = membership(&n.li).get_my_record(pm::GetMyRecordRequest { year }).await.unwrap().into_inner();
+    let li_record = n.li.membership().get_my_record(pm::GetMyRecordRequest { year }).await.unwrap().into_inner();
     assert_eq!(
         (li_record.member.unwrap().name.as_str(), li_record.total_points, li_record.group_rank),
         ("李秀英", 12, 1)
@@ -658,7 +645,7 @@ async fn a_filed_proposal_gives_one_proposals_entry_even_when_delivered_twice() 
     let recorder = Arc::new(Recorder::default());
     app.running.bus.subscribe(recorder.clone());
     let n = ningjin(&app).await;
-    let mut c = membership(&n.staff);
+    let mut c = n.staff.membership();
     let year = this_year();
 
     // A term and a plenary session, so that proposals can be filed.
@@ -698,10 +685,10 @@ async fn a_filed_proposal_gives_one_proposals_entry_even_when_delivered_twice() 
         .unwrap()
         .into_inner();
     assert_eq!(rules.rules.len(), 7);
-    let read = membership(&n.zhang).get_point_rules(pm::GetPointRulesRequest { year }).await.unwrap().into_inner();
+    let read = n.zhang.membership().get_point_rules(pm::GetPointRulesRequest { year }).await.unwrap().into_inner();
     let points_of = |r: &pm::PointRules, k: pm::RecordKind| r.rules.iter().find(|x| x.kind == k as i32).unwrap().points;
     assert_eq!((points_of(&read, pm::RecordKind::Proposals), points_of(&read, pm::RecordKind::Meetings)), (8, 2));
-    let by_member = membership(&n.zhang).set_point_rules(pm::SetPointRulesRequest { rules: Some(read.clone()) }).await;
+    let by_member = n.zhang.membership().set_point_rules(pm::SetPointRulesRequest { rules: Some(read.clone()) }).await;
     assert_code(by_member, Code::PermissionDenied);
 
     let mut zhang = n.member("张建国", "13052819720305123", "13831912345");
@@ -709,7 +696,7 @@ async fn a_filed_proposal_gives_one_proposals_entry_even_when_delivered_twice() 
     let zhang = create(&mut c, zhang).await.unwrap();
 
     // 张建国 files a proposal; the office files it (立案).
-    let mut p_member = proposals(&n.zhang);
+    let mut p_member = n.zhang.proposals();
     let draft = p_member
         .create_proposal(pp::CreateProposalRequest {
             proposal: Some(pp::Proposal {
@@ -725,10 +712,10 @@ async fn a_filed_proposal_gives_one_proposals_entry_even_when_delivered_twice() 
         .into_inner();
     p_member.submit_proposal(pp::SubmitProposalRequest { id: draft.id.clone() }).await.unwrap();
     let filed =
-        proposals(&n.staff).file_proposal(pp::FileProposalRequest { id: draft.id.clone() }).await.unwrap().into_inner();
+        n.staff.proposals().file_proposal(pp::FileProposalRequest { id: draft.id.clone() }).await.unwrap().into_inner();
     assert_eq!(filed.state, pp::ProposalState::Filed as i32);
 
-    let mut mine = membership(&n.zhang);
+    let mut mine = n.zhang.membership();
     let year_request = pm::GetMyRecordRequest { year };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     let mut record = mine.get_my_record(year_request).await.unwrap().into_inner();

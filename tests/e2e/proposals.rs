@@ -18,13 +18,6 @@ use xieshang_tests::*;
 
 type Client = ProposalServiceClient<Authed>;
 
-fn proposals(session: &Session) -> Client {
-    ProposalServiceClient::with_interceptor(
-        session.channel.clone(),
-        Bearer(Some(MetadataValue::from_str(&format!("Bearer {}", session.access_token)).unwrap())),
-    )
-}
-
 /// 宁晋县政协 with its 10th term and first plenary session, office staff,
 /// members and handling units, each signed in once (Argon2 is slow).
 struct Ningjin {
@@ -158,8 +151,8 @@ async fn a_joint_proposal_goes_from_draft_to_closed() {
     let recorder = Arc::new(Recorder::default());
     app.running.bus.subscribe(recorder.clone());
     let n = ningjin(&app).await;
-    let (mut member, mut co, mut staff) = (proposals(&n.member), proposals(&n.co_signer), proposals(&n.staff));
-    let (mut agri, mut water) = (proposals(&n.agriculture), proposals(&n.water));
+    let (mut member, mut co, mut staff) = (n.member.proposals(), n.co_signer.proposals(), n.staff.proposals());
+    let (mut agri, mut water) = (n.agriculture.proposals(), n.water.proposals());
 
     let mut joint = draft("关于加快宁晋县盐碱地改良的建议");
     joint.kind = pp::ProposalKind::Joint as i32;
@@ -315,8 +308,8 @@ async fn a_joint_proposal_goes_from_draft_to_closed() {
 async fn refusals_name_the_state_the_role_or_the_field() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let (mut member, mut other, mut staff) = (proposals(&n.member), proposals(&n.other_member), proposals(&n.staff));
-    let mut agri = proposals(&n.agriculture);
+    let (mut member, mut other, mut staff) = (n.member.proposals(), n.other_member.proposals(), n.staff.proposals());
+    let mut agri = n.agriculture.proposals();
 
     // Bad input names the field.
     let cases: [(pp::Proposal, &str); 5] = [
@@ -362,7 +355,7 @@ async fn refusals_name_the_state_the_role_or_the_field() {
     let d = create(&mut member, draft("关于规范乡村集市管理的建议")).await;
     assert_code(staff.file_proposal(pp::FileProposalRequest { id: d.id.clone() }).await, Code::NotFound);
     create_user(&n.admin, &n.tree.ningjin.id, "hanbing", "韩冰", &[Role::Member, Role::Staff]).await;
-    let mut both = proposals(&app.login("130528", "hanbing", PASSWORD).await.unwrap());
+    let mut both = app.login("130528", "hanbing", PASSWORD).await.unwrap().proposals();
     let own_draft = create(&mut both, draft("关于推进县域医共体建设的建议")).await;
     let refused = assert_code(
         both.file_proposal(pp::FileProposalRequest { id: own_draft.id.clone() }).await,
@@ -503,8 +496,8 @@ async fn refusals_name_the_state_the_role_or_the_field() {
 async fn units_and_members_see_only_their_own_and_other_counties_nothing() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let (mut member, mut other, mut staff) = (proposals(&n.member), proposals(&n.other_member), proposals(&n.staff));
-    let (mut agri, mut water) = (proposals(&n.agriculture), proposals(&n.water));
+    let (mut member, mut other, mut staff) = (n.member.proposals(), n.other_member.proposals(), n.staff.proposals());
+    let (mut agri, mut water) = (n.agriculture.proposals(), n.water.proposals());
     let get = |id: &str| pp::GetProposalRequest { id: id.into() };
 
     let d = create(&mut member, draft("关于保护宁晋县传统村落的建议")).await;
@@ -569,7 +562,7 @@ async fn units_and_members_see_only_their_own_and_other_counties_nothing() {
 
     // 临城县 sees nothing of 宁晋县's proposals, and cannot act on them.
     let lincheng_admin = app.login("130522", "admin", PASSWORD).await.unwrap();
-    let mut lincheng = proposals(&lincheng_admin);
+    let mut lincheng = lincheng_admin.proposals();
     for id in [&d.id, &p.id, &q.id] {
         assert_code(lincheng.get_proposal(get(id)).await, Code::NotFound);
         assert_code(lincheng.file_proposal(pp::FileProposalRequest { id: id.clone() }).await, Code::NotFound);
@@ -589,7 +582,7 @@ async fn units_and_members_see_only_their_own_and_other_counties_nothing() {
     );
     // Operators read any committee's.
     let op = app.operator().await;
-    proposals(&op).get_proposal(get(&p.id)).await.unwrap();
+    op.proposals().get_proposal(get(&p.id)).await.unwrap();
     app.stop().await;
 }
 
@@ -597,7 +590,7 @@ async fn units_and_members_see_only_their_own_and_other_counties_nothing() {
 async fn settings_have_defaults_and_office_updates_them() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut staff = proposals(&n.staff);
+    let mut staff = n.staff.proposals();
     let s = staff.get_proposal_settings(pp::GetProposalSettingsRequest {}).await.unwrap().into_inner();
     assert_eq!((s.objection_window_days, s.co_unit_opinion_months, s.reply_window_months), (10, 1, 3));
     let updated = staff
@@ -619,7 +612,7 @@ async fn settings_have_defaults_and_office_updates_them() {
         .await;
     assert_eq!(violated_field(&assert_code(bad, Code::InvalidArgument)), "settings.objection_window_days");
     assert_code(
-        proposals(&n.member).get_proposal_settings(pp::GetProposalSettingsRequest {}).await,
+        n.member.proposals().get_proposal_settings(pp::GetProposalSettingsRequest {}).await,
         Code::PermissionDenied,
     );
     app.stop().await;
@@ -629,7 +622,7 @@ async fn settings_have_defaults_and_office_updates_them() {
 async fn objection_and_extension() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let (mut member, mut staff, mut agri) = (proposals(&n.member), proposals(&n.staff), proposals(&n.agriculture));
+    let (mut member, mut staff, mut agri) = (n.member.proposals(), n.staff.proposals(), n.agriculture.proposals());
     let p = submitted(&mut member, "关于加快宁晋县盐碱地改良的建议").await;
     staff.file_proposal(pp::FileProposalRequest { id: p.id.clone() }).await.unwrap();
     let assign = |unit: &Session| pp::AssignProposalRequest {
@@ -638,7 +631,7 @@ async fn objection_and_extension() {
         ..Default::default()
     };
     staff.assign_proposal(assign(&n.water)).await.unwrap();
-    let mut water = proposals(&n.water);
+    let mut water = n.water.proposals();
     let no_reason =
         water.object_to_assignment(pp::ObjectToAssignmentRequest { id: p.id.clone(), reason: String::new() }).await;
     assert_eq!(violated_field(&assert_code(no_reason, Code::InvalidArgument)), "reason");
@@ -673,7 +666,7 @@ async fn objection_and_extension() {
 async fn concurrent_filing_numbers_without_gaps() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut member = proposals(&n.member);
+    let mut member = n.member.proposals();
     let topics = ["盐碱地改良", "梨产业发展", "农村养老", "滏阳河治理", "县城停车", "职业教育", "乡村旅游", "电商物流"];
     let mut ids = Vec::with_capacity(200);
     for i in 0..200 {
@@ -683,9 +676,9 @@ async fn concurrent_filing_numbers_without_gaps() {
     let id = n.tree.ningjin.id.clone();
     create_user(&n.admin, &id, "staff2", "马丽", &[Role::Staff]).await;
     create_user(&n.admin, &id, "staff3", "高峰", &[Role::Staff]).await;
-    let mut offices = vec![proposals(&n.staff), proposals(&n.admin)];
+    let mut offices = vec![n.staff.proposals(), n.admin.proposals()];
     for name in ["staff2", "staff3"] {
-        offices.push(proposals(&app.login("130528", name, PASSWORD).await.unwrap()));
+        offices.push(app.login("130528", name, PASSWORD).await.unwrap().proposals());
     }
     let tasks: Vec<_> = ids
         .into_iter()
@@ -750,10 +743,10 @@ async fn assigned(
     lead: &Session,
     co: &[&Session],
 ) -> pp::Proposal {
-    let mut member = proposals(&n.member);
+    let mut member = n.member.proposals();
     let p = create(&mut member, pp::Proposal { category: category as i32, ..draft(title) }).await;
     member.submit_proposal(pp::SubmitProposalRequest { id: p.id.clone() }).await.unwrap();
-    let mut staff = proposals(&n.staff);
+    let mut staff = n.staff.proposals();
     staff.file_proposal(pp::FileProposalRequest { id: p.id.clone() }).await.unwrap();
     staff
         .assign_proposal(pp::AssignProposalRequest {
@@ -769,7 +762,7 @@ async fn assigned(
 
 /// The unit contacts the proposer and replies.
 async fn handled(unit: &Session, id: &str, class: pp::ReplyClass) {
-    let mut u = proposals(unit);
+    let mut u = unit.proposals();
     u.record_contact(pp::RecordContactRequest {
         id: id.into(), contact_date: Some(today()), note: "电话沟通".into()
     })
@@ -785,7 +778,8 @@ async fn handled(unit: &Session, id: &str, class: pp::ReplyClass) {
 }
 
 async fn rated(member: &Session, id: &str, process: pp::Rating, result: pp::Rating) -> pp::Proposal {
-    proposals(member)
+    member
+        .proposals()
         .rate_reply(pp::RateReplyRequest {
             id: id.into(),
             process_rating: process as i32,
@@ -801,7 +795,7 @@ async fn rated(member: &Session, id: &str, process: pp::Rating, result: pp::Rati
 async fn the_office_lists_overdue_and_soon_due_proposals() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut staff = proposals(&n.staff);
+    let mut staff = n.staff.proposals();
     let p = assigned(&n, "关于加快宁晋县盐碱地改良的建议", pp::ProposalCategory::Economic, &n.agriculture, &[]).await;
     let q = assigned(&n, "关于发展宁晋县梨产业的建议", pp::ProposalCategory::Economic, &n.water, &[]).await;
     handled(&n.water, &q.id, pp::ReplyClass::A).await;
@@ -825,11 +819,15 @@ async fn the_office_lists_overdue_and_soon_due_proposals() {
     let bad = staff.list_due_proposals(ask(400, due)).await;
     assert_eq!(violated_field(&assert_code(bad, Code::InvalidArgument)), "within_days");
     assert_code(
-        proposals(&n.member).list_due_proposals(pp::ListDueProposalsRequest::default()).await,
+        n.member.proposals().list_due_proposals(pp::ListDueProposalsRequest::default()).await,
         Code::PermissionDenied,
     );
     // Another county's office sees none of them.
-    let lincheng = proposals(&app.login("130522", "admin", PASSWORD).await.unwrap())
+    let lincheng = app
+        .login("130522", "admin", PASSWORD)
+        .await
+        .unwrap()
+        .proposals()
         .list_due_proposals(ask(0, days_after(&due, 1)))
         .await
         .unwrap()
@@ -843,7 +841,7 @@ async fn statistics_are_counted_from_the_records() {
     use xieshang_proto::proposals::v1::information_service_client::InformationServiceClient;
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let (mut member, mut staff) = (proposals(&n.member), proposals(&n.staff));
+    let (mut member, mut staff) = (n.member.proposals(), n.staff.proposals());
     use pp::ProposalCategory::{Cultural, Economic, Social};
     use pp::Rating::{BasicallySatisfied, Dissatisfied, Satisfied};
 
@@ -954,8 +952,8 @@ async fn statistics_are_counted_from_the_records() {
     assert_eq!((empty.received, empty.filed, empty.filing_rate, empty.information_submitted), (0, 0, 0.0, 0));
     assert!(empty.by_category.is_empty() && empty.by_unit.is_empty());
     // Members may not; another committee's are not found; the period must be sane.
-    assert_code(proposals(&n.member).get_proposal_statistics(year(t.year)).await, Code::PermissionDenied);
-    let lincheng = proposals(&app.login("130522", "admin", PASSWORD).await.unwrap());
+    assert_code(n.member.proposals().get_proposal_statistics(year(t.year)).await, Code::PermissionDenied);
+    let lincheng = app.login("130522", "admin", PASSWORD).await.unwrap().proposals();
     assert_code(lincheng.clone().get_proposal_statistics(year(t.year)).await, Code::NotFound);
     let backwards = pp::GetProposalStatisticsRequest {
         end_date: Some(Date { year: t.year - 1, month: 1, day: 1 }),
@@ -966,7 +964,7 @@ async fn statistics_are_counted_from_the_records() {
         "end_date"
     );
     // Operators read any committee's.
-    let op = proposals(&app.operator().await).get_proposal_statistics(year(t.year)).await.unwrap().into_inner();
+    let op = app.operator().await.proposals().get_proposal_statistics(year(t.year)).await.unwrap().into_inner();
     assert_eq!(op.received, 6);
     app.stop().await;
 }

@@ -14,13 +14,9 @@ use xieshang_proto::membership::v1 as pm;
 use xieshang_proto::membership::v1::reporting_service_client::ReportingServiceClient;
 use xieshang_tests::*;
 
-use crate::membership::{Client, Ningjin, bearer, create, id_number, membership, ningjin, this_year, with_bad_check};
+use crate::membership::{Client, Ningjin, create, id_number, ningjin, this_year, with_bad_check};
 
 type Reporting = ReportingServiceClient<Authed>;
-
-fn reporting(session: &Session) -> Reporting {
-    ReportingServiceClient::with_interceptor(session.channel.clone(), bearer(session))
-}
 
 fn date(month: i32, day: i32) -> Option<Date> {
     Some(Date { year: this_year(), month, day })
@@ -49,7 +45,7 @@ async fn campaign(app: &TestApp) -> Campaign {
         create_user(&n.admin, &id, &username, name, &[Role::Judge]).await;
         judges.push(app.login("130528", &username, PASSWORD).await.unwrap());
     }
-    let mut c = membership(&n.staff);
+    let mut c = n.staff.membership();
     let names = [
         "张立新",
         "李文静",
@@ -114,7 +110,8 @@ async fn record(r: &mut Reporting, session: &str, m: &pm::Member) {
 }
 
 async fn score(judge: &Session, session: &str, m: &pm::Member, value: i32) -> Result<pm::Score, tonic::Status> {
-    reporting(judge)
+    judge
+        .reporting()
         .score_report(pm::ScoreReportRequest { session_id: session.into(), member_id: m.id.clone(), score: value })
         .await
         .map(|r| r.into_inner())
@@ -141,7 +138,7 @@ fn finals(s: &pm::ReportingSession) -> HashMap<String, Option<f64>> {
 async fn a_ningjin_campaign_gives_every_statistic() {
     let app = spawn_app().await;
     let c = campaign(&app).await;
-    let mut r = reporting(&c.n.staff);
+    let mut r = c.n.staff.reporting();
     let j: Vec<&Session> = c.judges.iter().collect();
     let a: Vec<&pm::Member> = c.a.iter().collect();
     use pm::SessionKind::{MakeUp, Regular};
@@ -236,18 +233,18 @@ async fn a_ningjin_campaign_gives_every_statistic() {
     let by_video = score(j[0], &s2.id, a[9], 80).await;
     assert!(assert_code(by_video, Code::FailedPrecondition).message().contains("VIDEO"));
     // 杨桂英 (judge 4) does not sit on the second session: it does not exist for her.
-    assert_code(get(&mut reporting(j[3]), &s2.id).await, Code::NotFound);
+    assert_code(get(&mut j[3].reporting(), &s2.id).await, Code::NotFound);
     assert_code(score(j[3], &s2.id, a[6], 80).await, Code::NotFound);
-    let hers = reporting(j[3]).list_reporting_sessions(pm::ListReportingSessionsRequest { year: this_year() }).await;
+    let hers = j[3].reporting().list_reporting_sessions(pm::ListReportingSessionsRequest { year: this_year() }).await;
     let hers: Vec<String> = hers.unwrap().into_inner().sessions.into_iter().map(|s| s.id).collect();
     assert_eq!(hers, vec![s1.id.clone()]);
     // A judge sees only their own scores, and no final score.
-    let seen = get(&mut reporting(j[0]), &s1.id).await.unwrap();
+    let seen = get(&mut j[0].reporting(), &s1.id).await.unwrap();
     let first = seen.reports.iter().find(|x| x.member_id == a[0].id).unwrap();
     assert_eq!(first.my_scores.iter().map(|s| s.score).collect::<Vec<_>>(), vec![95]);
     assert!(seen.judge_user_ids.is_empty() && first.final_score.is_none() && first.judge_count == 0);
     // Members do not read sessions.
-    assert_code(get(&mut reporting(&c.n.zhang), &s1.id).await, Code::PermissionDenied);
+    assert_code(get(&mut c.n.zhang.reporting(), &s1.id).await, Code::PermissionDenied);
 
     for s in [&s1, &s2] {
         let closed = r.close_reporting_session(pm::CloseReportingSessionRequest { id: s.id.clone() }).await.unwrap();
@@ -374,14 +371,14 @@ async fn a_ningjin_campaign_gives_every_statistic() {
     assert_code(other, Code::NotFound);
     // Nor do its sessions for Lincheng's admin.
     let lincheng = app.login("130522", "admin", PASSWORD).await.unwrap();
-    assert_code(get(&mut reporting(&lincheng), &s1.id).await, Code::NotFound);
+    assert_code(get(&mut lincheng.reporting(), &s1.id).await, Code::NotFound);
 }
 
 #[tokio::test]
 async fn plain_mean_is_a_committee_setting() {
     let app = spawn_app().await;
     let c = campaign(&app).await;
-    let mut r = reporting(&c.n.staff);
+    let mut r = c.n.staff.reporting();
     let j: Vec<&Session> = c.judges.iter().collect();
     let set = r
         .update_reporting_settings(pm::UpdateReportingSettingsRequest {
@@ -515,7 +512,7 @@ async fn roster_names(c: &mut Client) -> Vec<String> {
 async fn roster_import_is_checked_row_by_row_and_all_or_nothing() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut c = membership(&n.staff);
+    let mut c = n.staff.membership();
 
     // A CSV with two bad rows (rows 3 and 5 of the sheet).
     let mut rows = vec![row("张立新", 1), row("李文静", 2), row("王海涛", 3), row("赵春梅", 4)];
@@ -584,7 +581,9 @@ async fn roster_import_is_checked_row_by_row_and_all_or_nothing() {
     };
     let mut stream = c.import_members(garbage).await.unwrap().into_inner();
     assert_eq!(violated_field(&assert_code(stream.message().await, Code::InvalidArgument)), "content");
-    let by_member = membership(&n.zhang)
+    let by_member = n
+        .zhang
+        .membership()
         .import_members(pm::ImportMembersRequest {
             format: pm::RosterFormat::Csv as i32,
             content: csv_file(&good),
@@ -615,7 +614,7 @@ fn read_export(bytes: Vec<u8>) -> Vec<Vec<String>> {
 async fn roster_export_round_trips_and_reveals_only_on_request() {
     let app = spawn_app().await;
     let n = ningjin(&app).await;
-    let mut c = membership(&n.staff);
+    let mut c = n.staff.membership();
     let rows: Vec<Vec<String>> =
         ["张立新", "李文静", "王海涛", "赵春梅"].iter().zip(1..).map(|(name, i)| row(name, i)).collect();
     let (_, report) = import(&mut c, pm::RosterFormat::Xlsx, xlsx_file(&rows), false, 0).await;

@@ -2,31 +2,14 @@
 //! filters, ranking, visibility, paging) and digests of important proposals
 //! (重要提案摘报): building, reordering, refusals and export.
 
-use std::str::FromStr;
-
 use tonic::Code;
-use tonic::metadata::MetadataValue;
 use xieshang_proto::common::v1::{Date, Role};
 use xieshang_proto::proposals::v1 as pp;
-use xieshang_proto::proposals::v1::digest_service_client::DigestServiceClient;
 use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClient;
 use xieshang_proto::tenants::v1 as pb;
 use xieshang_tests::*;
 
 type Client = ProposalServiceClient<Authed>;
-type Digests = DigestServiceClient<Authed>;
-
-fn bearer(session: &Session) -> Bearer {
-    Bearer(Some(MetadataValue::from_str(&format!("Bearer {}", session.access_token)).unwrap()))
-}
-
-fn proposals(session: &Session) -> Client {
-    ProposalServiceClient::with_interceptor(session.channel.clone(), bearer(session))
-}
-
-fn digests(session: &Session) -> Digests {
-    DigestServiceClient::with_interceptor(session.channel.clone(), bearer(session))
-}
 
 /// 宁晋县政协 (term, session, staff, two members, two units) and 临城县政协
 /// (admin and a member), everyone signed in once.
@@ -152,7 +135,7 @@ struct Corpus {
 }
 
 async fn corpus(w: &World) -> Corpus {
-    let (mut member, mut other, mut staff) = (proposals(&w.member), proposals(&w.other_member), proposals(&w.staff));
+    let (mut member, mut other, mut staff) = (w.member.proposals(), w.other_member.proposals(), w.staff.proposals());
     use pp::ProposalCategory::{Economic, Political, Social};
     let deliberation = submitted(
         &mut member,
@@ -185,7 +168,7 @@ async fn corpus(w: &World) -> Corpus {
     let unsubmitted =
         create(&mut member, draft("关于协商民主的草稿", "尚未提交的协商草稿，办公室看不到。", Political)).await;
     let elsewhere = submitted(
-        &mut proposals(&w.lincheng_member),
+        &mut w.lincheng_member.proposals(),
         draft("关于临城县协商民主工作的建议", "临城县政协协商民主工作的建议。", Political),
     )
     .await;
@@ -209,7 +192,7 @@ async fn search_segments_folds_filters_ranks_and_pages() {
     let app = spawn_app().await;
     let w = world(&app).await;
     let c = corpus(&w).await;
-    let mut staff = proposals(&w.staff);
+    let mut staff = w.staff.proposals();
 
     // A word inside a longer phrase: 民主 in 协商民主建设; 改良 in 盐碱地改良.
     assert_eq!(ids(&search(&mut staff, query("民主")).await), vec![c.deliberation.id.clone()]);
@@ -293,17 +276,17 @@ async fn search_segments_folds_filters_ranks_and_pages() {
 
     // Who sees what: a unit its assigned ones, a member their own (drafts
     // too), the other committee only its own.
-    assert_eq!(ids(&search(&mut proposals(&w.agriculture), query("协商")).await), vec![c.saline.id.clone()]);
-    let mine = search(&mut proposals(&w.member), query("协商")).await;
+    assert_eq!(ids(&search(&mut w.agriculture.proposals(), query("协商")).await), vec![c.saline.id.clone()]);
+    let mine = search(&mut w.member.proposals(), query("协商")).await;
     assert_eq!(sorted(ids(&mine)), sorted(vec![c.deliberation.id.clone(), c.saline.id.clone(), c.draft.id.clone()]));
-    assert_eq!(ids(&search(&mut proposals(&w.other_member), query("协商")).await), vec![c.traditional.id.clone()]);
-    assert!(search(&mut proposals(&w.other_member), query("饮水")).await.is_empty());
+    assert_eq!(ids(&search(&mut w.other_member.proposals(), query("协商")).await), vec![c.traditional.id.clone()]);
+    assert!(search(&mut w.other_member.proposals(), query("饮水")).await.is_empty());
     assert_eq!(ids(&search(&mut staff, query("饮水")).await), vec![c.water.id.clone()]);
-    let theirs = search(&mut proposals(&w.lincheng_admin), query("協商")).await;
+    let theirs = search(&mut w.lincheng_admin.proposals(), query("協商")).await;
     assert_eq!(ids(&theirs), vec![c.elsewhere.id.clone()]);
 
     // Edits of a draft are searchable at once.
-    let mut member = proposals(&w.member);
+    let mut member = w.member.proposals();
     member
         .update_proposal(pp::UpdateProposalRequest {
             proposal: Some(pp::Proposal {
@@ -325,7 +308,7 @@ async fn digests_are_compiled_reordered_and_exported() {
     let app = spawn_app().await;
     let w = world(&app).await;
     let c = corpus(&w).await;
-    let mut d = digests(&w.staff);
+    let mut d = w.staff.digests();
 
     let digest = d
         .create_digest(pp::CreateDigestRequest { title: "重要提案摘报".into(), period: "2026年第1期".into() })
@@ -415,9 +398,9 @@ async fn digests_are_compiled_reordered_and_exported() {
 
     // Members may not compile digests; another committee does not see this one.
     let by_member =
-        digests(&w.member).create_digest(pp::CreateDigestRequest { title: "摘报".into(), period: "一期".into() }).await;
+        w.member.digests().create_digest(pp::CreateDigestRequest { title: "摘报".into(), period: "一期".into() }).await;
     assert_code(by_member, Code::PermissionDenied);
-    let mut theirs = digests(&w.lincheng_admin);
+    let mut theirs = w.lincheng_admin.digests();
     assert_code(theirs.get_digest(pp::GetDigestRequest { id: digest.id.clone() }).await, Code::NotFound);
     assert!(theirs.list_digests(pp::ListDigestsRequest::default()).await.unwrap().into_inner().digests.is_empty());
     app.stop().await;

@@ -2,34 +2,18 @@
 //! that brings a parent committee's adoption back to the county's original
 //! item, and the deadline sweep, called directly with a chosen "now".
 
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{NaiveDate, TimeZone, Utc};
-use tonic::metadata::MetadataValue;
 use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
 use xieshang_proposals::ProposalsService;
 use xieshang_proto::common::v1::{CommitteeLevel, Date, Role};
 use xieshang_proto::events::v1::{Event, event::Payload};
 use xieshang_proto::proposals::v1 as pp;
-use xieshang_proto::proposals::v1::information_service_client::InformationServiceClient;
-use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClient;
 use xieshang_proto::tenants::v1 as pb;
 use xieshang_tests::*;
-
-fn bearer(s: &Session) -> Bearer {
-    Bearer(Some(MetadataValue::from_str(&format!("Bearer {}", s.access_token)).unwrap()))
-}
-
-fn info(s: &Session) -> InformationServiceClient<Authed> {
-    InformationServiceClient::with_interceptor(s.channel.clone(), bearer(s))
-}
-
-fn proposals(s: &Session) -> ProposalServiceClient<Authed> {
-    ProposalServiceClient::with_interceptor(s.channel.clone(), bearer(s))
-}
 
 #[derive(Default)]
 struct Recorder {
@@ -86,9 +70,10 @@ async fn the_citys_adoption_and_instruction_come_back_to_the_county_item() {
     let member = app.login("130528", "wangjianjun", PASSWORD).await.unwrap();
     let county_staff = app.login("130528", "liuyang", PASSWORD).await.unwrap();
     let city_staff = app.login("130500", "chenjing", PASSWORD).await.unwrap();
-    let (mut county, mut city) = (info(&county_staff), info(&city_staff));
+    let (mut county, mut city) = (county_staff.information(), city_staff.information());
 
-    let original = info(&member)
+    let original = member
+        .information()
         .submit_information(pp::SubmitInformationRequest {
             information: Some(pp::InformationItem {
                 title: "关于解决农村集中供水水压不足问题的建议".into(),
@@ -114,12 +99,12 @@ async fn the_citys_adoption_and_instruction_come_back_to_the_county_item() {
     // Once the events are consumed, the county's own item shows both.
     let get = pp::GetInformationRequest { id: original.id.clone() };
     let check = async || {
-        let item = info(&county_staff).get_information(get.clone()).await.unwrap().into_inner();
+        let item = county_staff.information().get_information(get.clone()).await.unwrap().into_inner();
         item.upward.len() == 2
     };
     eventually("the county item's upward status", check).await;
     // Its author sees it too.
-    let item = info(&member).get_information(get.clone()).await.unwrap().into_inner();
+    let item = member.information().get_information(get.clone()).await.unwrap().into_inner();
     let up: Vec<(&str, &str, &str, i32)> = item
         .upward
         .iter()
@@ -146,7 +131,7 @@ async fn the_citys_adoption_and_instruction_come_back_to_the_county_item() {
             handler.handle(e).await.unwrap();
         }
     }
-    let item = info(&member).get_information(get.clone()).await.unwrap().into_inner();
+    let item = member.information().get_information(get.clone()).await.unwrap().into_inner();
     assert_eq!(item.upward.len(), 2);
 
     // The county's statistics count the adoption at both levels.
@@ -157,12 +142,13 @@ async fn the_citys_adoption_and_instruction_come_back_to_the_county_item() {
         end_date: Some(Date { year: y, month: 12, day: 31 }),
     };
     use chrono::Datelike;
-    let s = proposals(&county_staff).get_proposal_statistics(year(t.year())).await.unwrap().into_inner();
+    let s = county_staff.proposals().get_proposal_statistics(year(t.year())).await.unwrap().into_inner();
     assert_eq!((s.information_submitted, s.information_adopted, s.information_instructed), (1, 1, 1));
     let levels: Vec<(i32, i32)> = s.information_adopted_by_level.iter().map(|l| (l.level, l.adopted)).collect();
     assert_eq!(levels, vec![(CommitteeLevel::County as i32, 1), (CommitteeLevel::City as i32, 1)]);
     // The city's figures count only what was written there.
-    let city_stats = proposals(&city_staff)
+    let city_stats = city_staff
+        .proposals()
         .get_proposal_statistics(pp::GetProposalStatisticsRequest {
             committee_id: tree.xingtai.id.clone(),
             ..year(t.year())
@@ -236,7 +222,7 @@ async fn the_sweep_reminds_once_per_deadline_even_when_run_twice_or_concurrently
         app.login("130528", "liuyang", PASSWORD).await.unwrap(),
     );
     let unit = app.login("130528", "nongyeju", PASSWORD).await.unwrap();
-    let (mut m, mut s) = (proposals(&member), proposals(&staff));
+    let (mut m, mut s) = (member.proposals(), staff.proposals());
     let mut assigned = async |title: &str| {
         let p = m
             .create_proposal(pp::CreateProposalRequest {
@@ -286,7 +272,7 @@ async fn the_sweep_reminds_once_per_deadline_even_when_run_twice_or_concurrently
 
     // A replied proposal is not reminded; an extended one gets a new deadline,
     // reminded once even by two sweeps running at the same time.
-    let mut u = proposals(&unit);
+    let mut u = unit.proposals();
     u.record_contact(pp::RecordContactRequest {
         id: q.id.clone(),
         contact_date: Some(xieshang_platform::time::date_to_proto(xieshang_proposals::domain::today())),

@@ -26,8 +26,11 @@ pub use pb::auth_service_client::AuthServiceClient;
 pub use pb::committee_service_client::CommitteeServiceClient;
 pub use pb::user_service_client::UserServiceClient;
 use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
+pub use xieshang_proto::consultation::v1::consultation_service_client::ConsultationServiceClient;
 use xieshang_proto::events::v1::Event;
 pub use xieshang_proto::membership::v1::membership_service_client::MembershipServiceClient;
+pub use xieshang_proto::membership::v1::reporting_service_client::ReportingServiceClient;
+pub use xieshang_proto::proposals::v1::digest_service_client::DigestServiceClient;
 pub use xieshang_proto::proposals::v1::information_service_client::InformationServiceClient;
 pub use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClient;
 
@@ -167,7 +170,8 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    fn bearer(&self) -> Bearer {
+    /// The `authorization` metadata of this session, for any generated client.
+    pub fn bearer(&self) -> Bearer {
         Bearer(Some(MetadataValue::from_str(&format!("Bearer {}", self.access_token)).unwrap()))
     }
 
@@ -197,6 +201,18 @@ impl Session {
 
     pub fn membership(&self) -> MembershipServiceClient<Authed> {
         MembershipServiceClient::with_interceptor(self.channel.clone(), self.bearer())
+    }
+
+    pub fn reporting(&self) -> ReportingServiceClient<Authed> {
+        ReportingServiceClient::with_interceptor(self.channel.clone(), self.bearer())
+    }
+
+    pub fn digests(&self) -> DigestServiceClient<Authed> {
+        DigestServiceClient::with_interceptor(self.channel.clone(), self.bearer())
+    }
+
+    pub fn consultation(&self) -> ConsultationServiceClient<Authed> {
+        ConsultationServiceClient::with_interceptor(self.channel.clone(), self.bearer())
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`events`]: the transactional outbox, the event bus and its relay.
 //! - [`status`]: the building blocks every service's error → `tonic::Status` mapping uses.
 //! - [`page`]: page tokens and page sizes.
+//! - [`redis_bus`]: the Redis Streams event transport (distributed mode).
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -17,6 +18,7 @@ pub mod db;
 pub mod events;
 pub mod ids;
 pub mod page;
+pub mod redis_bus;
 pub mod status;
 pub mod telemetry;
 pub mod time;

@@ -1,0 +1,330 @@
+//! Plain types of the analytics service: periods, rollups, metrics and the
+//! rates derived from counters. No database, no protobuf.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
+
+use crate::error::{AnalyticsError, Result};
+
+/// Whose records a counter counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rollup {
+    /// The committee's own records.
+    Own = 1,
+    /// The committee's and every descendant's.
+    Subtree = 2,
+}
+
+impl Rollup {
+    pub fn from_i16(v: i16) -> Option<Self> {
+        match v {
+            1 => Some(Self::Own),
+            2 => Some(Self::Subtree),
+            _ => None,
+        }
+    }
+}
+
+/// A year, a quarter or a month, in China Standard Time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Period {
+    Year(i32),
+    Quarter(i32, u32),
+    Month(i32, u32),
+}
+
+impl Period {
+    /// Parses "2025", "2025-Q3" or "2025-07"; anything else is `InvalidArgument` on `field`.
+    pub fn parse(field: &'static str, s: &str) -> Result<Self> {
+        let bad = || {
+            AnalyticsError::invalid(field, format!("{s:?} is not a year (2025), quarter (2025-Q3) or month (2025-07)"))
+        };
+        let year = |y: &str| -> Result<i32> {
+            if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) {
+                y.parse::<i32>().ok().filter(|y| *y >= 1949).ok_or_else(bad)
+            } else {
+                Err(bad())
+            }
+        };
+        match s.split_once('-') {
+            None => Ok(Self::Year(year(s)?)),
+            Some((y, q)) if q.len() == 2 && q.starts_with('Q') => match q[1..].parse::<u32>() {
+                Ok(n @ 1..=4) => Ok(Self::Quarter(year(y)?, n)),
+                _ => Err(bad()),
+            },
+            Some((y, m)) if m.len() == 2 && m.bytes().all(|b| b.is_ascii_digit()) => match m.parse::<u32>() {
+                Ok(n @ 1..=12) => Ok(Self::Month(year(y)?, n)),
+                _ => Err(bad()),
+            },
+            Some(_) => Err(bad()),
+        }
+    }
+
+    /// The previous period of the same kind.
+    pub fn previous(self) -> Self {
+        match self {
+            Self::Year(y) => Self::Year(y - 1),
+            Self::Quarter(y, 1) => Self::Quarter(y - 1, 4),
+            Self::Quarter(y, q) => Self::Quarter(y, q - 1),
+            Self::Month(y, 1) => Self::Month(y - 1, 12),
+            Self::Month(y, m) => Self::Month(y, m - 1),
+        }
+    }
+
+    /// The year, quarter and month an instant falls in (China Standard Time).
+    pub fn containing(at: DateTime<Utc>) -> [Self; 3] {
+        let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+        let local = at.with_timezone(&cst);
+        let (y, m) = (local.year(), local.month());
+        [Self::Year(y), Self::Quarter(y, (m - 1) / 3 + 1), Self::Month(y, m)]
+    }
+
+    /// The twelve months of a year.
+    pub fn months(year: i32) -> Vec<Self> {
+        (1..=12).map(|m| Self::Month(year, m)).collect()
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Year(y) => write!(f, "{y:04}"),
+            Self::Quarter(y, q) => write!(f, "{y:04}-Q{q}"),
+            Self::Month(y, m) => write!(f, "{y:04}-{m:02}"),
+        }
+    }
+}
+
+/// Every counter metric, in display order.
+pub const METRICS: &[&str] = &[
+    "proposals_submitted",
+    "proposals_filed",
+    "proposals_declined",
+    "proposals_assigned",
+    "proposals_replied",
+    "proposals_replied_on_time",
+    "reply_class_a",
+    "reply_class_b",
+    "reply_class_c",
+    "proposals_rated",
+    "rated_satisfied",
+    "rated_basically_satisfied",
+    "rated_dissatisfied",
+    "proposals_overdue",
+    "information_submitted",
+    "information_adopted",
+    "information_adopted_upward",
+    "information_instructed",
+    "attendance_present",
+    "attendance_on_leave",
+    "attendance_absent",
+];
+
+/// Every derived rate: name, numerator metrics (summed), denominator metrics (summed).
+pub const RATES: &[(&str, &[&str], &[&str])] = &[
+    ("filing_rate", &["proposals_filed"], &["proposals_submitted"]),
+    ("on_time_reply_rate", &["proposals_replied_on_time"], &["proposals_replied"]),
+    ("reply_class_a_share", &["reply_class_a"], &["proposals_replied"]),
+    ("reply_class_b_share", &["reply_class_b"], &["proposals_replied"]),
+    ("reply_class_c_share", &["reply_class_c"], &["proposals_replied"]),
+    ("satisfaction_rate", &["rated_satisfied", "rated_basically_satisfied"], &["proposals_rated"]),
+    ("attendance_rate", &["attendance_present"], &["attendance_present", "attendance_on_leave", "attendance_absent"]),
+    ("information_adoption_rate", &["information_adopted"], &["information_submitted"]),
+];
+
+/// A metric or rate name a caller may rank or chart by.
+pub fn check_measure(field: &'static str, name: &str) -> Result<()> {
+    if METRICS.contains(&name) || RATES.iter().any(|(r, _, _)| *r == name) {
+        Ok(())
+    } else {
+        Err(AnalyticsError::invalid(field, format!("{name:?} is not a metric or rate")))
+    }
+}
+
+/// A rate computed at read time; a zero denominator gives 0, flagged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rate {
+    pub name: &'static str,
+    pub numerator: i64,
+    pub denominator: i64,
+    pub value: f64,
+    pub undefined: bool,
+}
+
+/// The counters of one committee, rollup and period.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts(pub BTreeMap<String, i64>);
+
+impl Counts {
+    pub fn get(&self, metric: &str) -> i64 {
+        self.0.get(metric).copied().unwrap_or(0)
+    }
+
+    pub fn add(&mut self, metric: &str, by: i64) {
+        *self.0.entry(metric.to_owned()).or_default() += by;
+    }
+
+    /// Every metric, zeros included.
+    pub fn all(&self) -> Vec<(&'static str, i64)> {
+        METRICS.iter().map(|m| (*m, self.get(m))).collect()
+    }
+
+    pub fn rates(&self) -> Vec<Rate> {
+        RATES
+            .iter()
+            .map(|(name, num, den)| {
+                let numerator: i64 = num.iter().map(|m| self.get(m)).sum();
+                let denominator: i64 = den.iter().map(|m| self.get(m)).sum();
+                let undefined = denominator == 0;
+                let value = if undefined { 0.0 } else { numerator as f64 / denominator as f64 };
+                Rate { name, numerator, denominator, value, undefined }
+            })
+            .collect()
+    }
+
+    /// A metric's count or a rate's value, and whether it is undefined.
+    pub fn measure(&self, name: &str) -> (f64, bool) {
+        match self.rates().into_iter().find(|r| r.name == name) {
+            Some(rate) => (rate.value, rate.undefined),
+            None => (self.get(name) as f64, false),
+        }
+    }
+}
+
+/// The figures of one committee, rollup and period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figures {
+    pub committee_id: uuid::Uuid,
+    pub period: Period,
+    pub rollup: Rollup,
+    pub counts: Counts,
+}
+
+/// One direct child in a breakdown.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BreakdownRow {
+    pub rank: i32,
+    pub committee_id: uuid::Uuid,
+    pub code: String,
+    pub name: String,
+    pub value: f64,
+    pub previous_value: f64,
+    pub undefined: bool,
+    pub figures: Figures,
+}
+
+/// Orders rows by value, highest first (undefined rates last), then by
+/// division code, and numbers them from 1.
+pub fn rank(rows: &mut [BreakdownRow]) {
+    rows.sort_by(|a, b| {
+        a.undefined
+            .cmp(&b.undefined)
+            .then(b.value.partial_cmp(&a.value).unwrap_or(std::cmp::Ordering::Equal))
+            .then(a.code.cmp(&b.code))
+    });
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.rank = i as i32 + 1;
+    }
+}
+
+/// One thing to count: a metric of a committee at an instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fact {
+    pub committee: uuid::Uuid,
+    pub metric: &'static str,
+    pub at: DateTime<Utc>,
+}
+
+/// The ancestors in a materialized path "/a/b/c/" (ids parsed), root first.
+pub fn path_ids(path: &str) -> Vec<uuid::Uuid> {
+    path.split('/').filter_map(|s| uuid::Uuid::parse_str(s).ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn periods_parse_and_print() {
+        for s in ["2025", "2025-Q1", "2025-Q4", "2025-01", "2025-12"] {
+            assert_eq!(Period::parse("period", s).unwrap().to_string(), s);
+        }
+        for s in ["", "25", "2025-Q5", "2025-Q0", "2025-13", "2025-00", "2025-1", "2025-q1", "abcd", "2025-03-01"] {
+            match Period::parse("period", s) {
+                Err(AnalyticsError::Invalid { field: "period", .. }) => {}
+                other => panic!("{s:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn previous_periods_cross_years() {
+        assert_eq!(Period::Year(2025).previous(), Period::Year(2024));
+        assert_eq!(Period::Quarter(2025, 1).previous(), Period::Quarter(2024, 4));
+        assert_eq!(Period::Quarter(2025, 3).previous(), Period::Quarter(2025, 2));
+        assert_eq!(Period::Month(2025, 1).previous(), Period::Month(2024, 12));
+        assert_eq!(Period::Month(2025, 7).previous(), Period::Month(2025, 6));
+    }
+
+    #[test]
+    fn instants_fall_in_china_standard_time_periods() {
+        // 2025-03-31 17:00 UTC is 2025-04-01 01:00 in Beijing.
+        let at = Utc.with_ymd_and_hms(2025, 3, 31, 17, 0, 0).unwrap();
+        assert_eq!(Period::containing(at), [Period::Year(2025), Period::Quarter(2025, 2), Period::Month(2025, 4)]);
+        let at = Utc.with_ymd_and_hms(2024, 12, 31, 15, 59, 59).unwrap();
+        assert_eq!(Period::containing(at), [Period::Year(2024), Period::Quarter(2024, 4), Period::Month(2024, 12)]);
+    }
+
+    #[test]
+    fn rates_with_zero_denominators_are_zero_and_flagged() {
+        let mut c = Counts::default();
+        c.add("proposals_submitted", 4);
+        c.add("proposals_filed", 3);
+        c.add("proposals_rated", 4);
+        c.add("rated_satisfied", 2);
+        c.add("rated_basically_satisfied", 1);
+        let rates = c.rates();
+        let get = |n: &str| rates.iter().find(|r| r.name == n).unwrap().clone();
+        assert_eq!((get("filing_rate").value, get("filing_rate").undefined), (0.75, false));
+        assert_eq!(get("satisfaction_rate").value, 0.75);
+        let on_time = get("on_time_reply_rate");
+        assert_eq!((on_time.value, on_time.undefined, on_time.denominator), (0.0, true, 0));
+        assert_eq!(c.measure("proposals_filed"), (3.0, false));
+        assert_eq!(c.measure("attendance_rate"), (0.0, true));
+        assert!(check_measure("metric", "filing_rate").is_ok());
+        assert!(check_measure("metric", "nonsense").is_err());
+    }
+
+    #[test]
+    fn ranking_puts_undefined_last_and_breaks_ties_by_code() {
+        let figures = Figures {
+            committee_id: uuid::Uuid::nil(),
+            period: Period::Year(2025),
+            rollup: Rollup::Subtree,
+            counts: Counts::default(),
+        };
+        let row = |code: &str, value: f64, undefined: bool| BreakdownRow {
+            rank: 0,
+            committee_id: uuid::Uuid::nil(),
+            code: code.into(),
+            name: String::new(),
+            value,
+            previous_value: 0.0,
+            undefined,
+            figures: figures.clone(),
+        };
+        let mut rows = vec![row("130522", 0.0, true), row("130528", 0.5, false), row("130521", 0.5, false)];
+        rank(&mut rows);
+        let order: Vec<(&str, i32)> = rows.iter().map(|r| (r.code.as_str(), r.rank)).collect();
+        assert_eq!(order, vec![("130521", 1), ("130528", 2), ("130522", 3)]);
+    }
+
+    #[test]
+    fn paths_split_into_ids() {
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        assert_eq!(path_ids(&format!("/{a}/{b}/")), vec![a, b]);
+    }
+}
