@@ -15,6 +15,7 @@ mod m20261123_000004_consultation;
 mod m20261123_000005_membership_reporting;
 mod m20261123_000006_proposals_search;
 mod m20261123_000007_analytics;
+mod m20261123_000008_supervision;
 pub mod rls;
 mod schema;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_membership_reporting::Migration),
             Box::new(m20261123_000006_proposals_search::Migration),
             Box::new(m20261123_000007_analytics::Migration),
+            Box::new(m20261123_000008_supervision::Migration),
         ]
     }
 }

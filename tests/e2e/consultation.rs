@@ -4,17 +4,14 @@
 //! activity through its stages with a meeting, sign-in feeding members'
 //! performance records; suggestions, feedback and adoption rates; isolation.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use tonic::Code;
 use tonic::transport::Channel;
-use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
 use xieshang_proto::common::v1::{Date, Role};
 use xieshang_proto::consultation::v1 as pc;
 use xieshang_proto::consultation::v1::consultation_service_client::ConsultationServiceClient;
-use xieshang_proto::events::v1::{Event, event::Payload};
+use xieshang_proto::events::v1::event::Payload;
 use xieshang_proto::membership::v1 as pm;
 use xieshang_proto::membership::v1::membership_service_client::MembershipServiceClient;
 use xieshang_tests::*;
@@ -462,57 +459,36 @@ async fn plan_is_submitted_returned_approved_published_and_amended() {
     app.stop().await;
 }
 
-#[derive(Default)]
-struct Recorder {
-    events: Mutex<Vec<Event>>,
-}
-
-#[async_trait]
-impl EventHandler for Recorder {
-    fn name(&self) -> &str {
-        "consultation-test-recorder"
-    }
-
-    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        self.events.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
-
-impl Recorder {
-    /// (member id, attendance) of the AttendanceRecorded events of a meeting.
-    fn attendance(&self, meeting_id: &str) -> Vec<(String, String)> {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|e| match &e.payload {
-                Some(Payload::AttendanceRecorded(a)) if a.meeting_id == meeting_id => {
-                    Some((a.member_id.clone(), a.attendance.clone()))
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    async fn wait_for(&self, meeting_id: &str, count: usize) -> Vec<(String, String)> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let seen = self.attendance(meeting_id);
-            if seen.len() >= count {
-                return seen;
+/// (member id, attendance) of the recorded AttendanceRecorded events of a meeting.
+fn attendance_of(recorder: &Recorder, meeting_id: &str) -> Vec<(String, String)> {
+    recorder
+        .snapshot()
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Some(Payload::AttendanceRecorded(a)) if a.meeting_id == meeting_id => {
+                Some((a.member_id.clone(), a.attendance.clone()))
             }
-            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {count} events: {seen:?}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            _ => None,
+        })
+        .collect()
+}
+
+async fn wait_for(recorder: &Recorder, meeting_id: &str, count: usize) -> Vec<(String, String)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = attendance_of(recorder, meeting_id);
+        if seen.len() >= count {
+            return seen;
         }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {count} events: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 #[tokio::test]
 async fn activity_runs_through_its_stages_with_a_meeting_and_sign_in() {
     let app = spawn_app().await;
-    let recorder = Arc::new(Recorder::default());
-    app.running.bus.subscribe(recorder.clone());
+    let recorder = Recorder::on(&app);
     let n = ningjin(&app).await;
     let mut c = n.staff.consultation();
 
@@ -640,7 +616,7 @@ async fn activity_runs_through_its_stages_with_a_meeting_and_sign_in() {
     let attendance: Vec<i32> = m.invitees.iter().map(|i| i.attendance).collect();
     assert_eq!(attendance, [1, 2, 3]);
     assert_eq!(m.invitees[1].leave_reason, "赴省参加培训");
-    let mut seen = recorder.wait_for(&meeting.id, 3).await;
+    let mut seen = wait_for(&recorder, &meeting.id, 3).await;
     seen.sort();
     let mut expected = vec![
         (n.zhang_member.clone(), "present".to_owned()),
@@ -651,7 +627,7 @@ async fn activity_runs_through_its_stages_with_a_meeting_and_sign_in() {
     assert_eq!(seen, expected);
     // The events carry the meeting's date and the committee.
     {
-        let events = recorder.events.lock().unwrap();
+        let events = recorder.snapshot();
         let e = events.iter().find(|e| matches!(&e.payload, Some(Payload::AttendanceRecorded(_)))).unwrap();
         assert_eq!(e.committee_id, n.tree.ningjin.id);
         assert_eq!(e.ancestor_committee_ids, vec![n.tree.xingtai.id.clone(), n.tree.hebei.id.clone()]);
@@ -672,9 +648,9 @@ async fn activity_runs_through_its_stages_with_a_meeting_and_sign_in() {
     })
     .await
     .unwrap();
-    let seen = recorder.wait_for(&meeting.id, 4).await;
+    let seen = wait_for(&recorder, &meeting.id, 4).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(recorder.attendance(&meeting.id).len(), 4, "{seen:?}");
+    assert_eq!(attendance_of(&recorder, &meeting.id).len(), 4, "{seen:?}");
     assert_eq!(seen.last().unwrap(), &(n.wang_member.clone(), "present".to_owned()));
     let uninvited = c
         .record_attendance(pc::RecordAttendanceRequest {

@@ -6,51 +6,12 @@
 //! events; that consumer is the proposals service's own, and its test lives
 //! with it (services/proposals/tests).
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use async_trait::async_trait;
 use tonic::Code;
-use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
 use xieshang_proto::common::v1::{CommitteeLevel, Role};
-use xieshang_proto::events::v1::{Event, event::Payload};
+use xieshang_proto::events::v1::event::Payload;
 use xieshang_proto::proposals::v1 as pp;
 use xieshang_proto::tenants::v1 as pb;
 use xieshang_tests::*;
-
-#[derive(Default)]
-struct Recorder {
-    events: Mutex<Vec<Event>>,
-}
-
-#[async_trait]
-impl EventHandler for Recorder {
-    fn name(&self) -> &str {
-        "information-test-recorder"
-    }
-
-    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        let mut events = self.events.lock().unwrap();
-        if !events.iter().any(|e| e.id == event.id) {
-            events.push(event.clone());
-        }
-        Ok(())
-    }
-}
-
-impl Recorder {
-    fn find<T>(&self, pick: impl Fn(&Event) -> Option<T>) -> Option<T> {
-        self.events.lock().unwrap().iter().find_map(pick)
-    }
-}
-
-async fn eventually<F: Fn() -> bool>(what: &str, check: F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// 宁晋县 with its information officer and members, 邢台市 and 河北省 with
 /// theirs, and 临城县 (a sibling county) with its own officer.
@@ -113,8 +74,7 @@ fn get(id: &str) -> pp::GetInformationRequest {
 #[tokio::test]
 async fn members_submit_and_the_office_edits_adopts_or_declines() {
     let app = spawn_app().await;
-    let recorder = Arc::new(Recorder::default());
-    app.running.bus.subscribe(recorder.clone());
+    let recorder = Recorder::on(&app);
     let f = fixture(&app).await;
     let (mut member, mut staff, mut other) =
         (f.member.information(), f.county_staff.information(), f.other_member.information());
@@ -247,7 +207,7 @@ async fn members_submit_and_the_office_edits_adopts_or_declines() {
     // Events: submitted with its authors, adopted at the county's own level.
     let id = item.id.clone();
     let r = recorder.clone();
-    eventually("InformationAdopted", move || {
+    eventually("InformationAdopted", async move || {
         r.find(|e| match &e.payload {
             Some(Payload::InformationAdopted(a)) if a.information_id == id => Some(()),
             _ => None,
@@ -299,8 +259,7 @@ async fn members_submit_and_the_office_edits_adopts_or_declines() {
 #[tokio::test]
 async fn a_county_reports_upward_and_the_city_sees_that_item_only() {
     let app = spawn_app().await;
-    let recorder = Arc::new(Recorder::default());
-    app.running.bus.subscribe(recorder.clone());
+    let recorder = Recorder::on(&app);
     let f = fixture(&app).await;
     let (mut member, mut county, mut city) =
         (f.member.information(), f.county_staff.information(), f.city_staff.information());
@@ -405,7 +364,7 @@ async fn a_county_reports_upward_and_the_city_sees_that_item_only() {
     // The events credit the original authors back home.
     let origin_id = original.id.clone();
     let r = recorder.clone();
-    eventually("the city's adoption and instruction", move || {
+    eventually("the city's adoption and instruction", async move || {
         r.find(|e| match &e.payload {
             Some(Payload::InformationInstructed(i)) if i.information_id == origin_id => Some(()),
             _ => None,

@@ -16,5 +16,6 @@ mod reporting;
 mod rls;
 mod search;
 mod serving;
+mod supervision;
 mod terms;
 mod upward_and_deadlines;

@@ -2,14 +2,12 @@
 //! (masked, encrypted at rest, audited reveal), isolation between committees
 //! and between members, and performance-record entries fed by events.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, Statement};
 use tonic::Code;
 use xieshang_platform::db::Scope;
-use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
+use xieshang_platform::events::EventTransport;
 use xieshang_platform::ids::CommitteeId;
 use xieshang_proto::common::v1::{Date, Role};
 use xieshang_proto::events::v1::{AttendanceRecorded, Event, event::Payload};
@@ -622,28 +620,10 @@ async fn other_committees_get_not_found_and_members_see_only_themselves() {
     app.stop().await;
 }
 
-#[derive(Default)]
-struct Recorder {
-    events: Mutex<Vec<Event>>,
-}
-
-#[async_trait]
-impl EventHandler for Recorder {
-    fn name(&self) -> &str {
-        "membership-test-recorder"
-    }
-
-    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        self.events.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_filed_proposal_gives_one_proposals_entry_even_when_delivered_twice() {
     let app = spawn_app().await;
-    let recorder = Arc::new(Recorder::default());
-    app.running.bus.subscribe(recorder.clone());
+    let recorder = Recorder::on(&app);
     let n = ningjin(&app).await;
     let mut c = n.staff.membership();
     let year = this_year();

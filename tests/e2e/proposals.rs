@@ -2,15 +2,11 @@
 //! what, and gap-free numbering under concurrent filing.
 
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use async_trait::async_trait;
 use tonic::Code;
 use tonic::metadata::MetadataValue;
-use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
 use xieshang_proto::common::v1::{Date, Role};
-use xieshang_proto::events::v1::{Event, event::Payload};
+use xieshang_proto::events::v1::event::Payload;
 use xieshang_proto::proposals::v1 as pp;
 use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClient;
 use xieshang_proto::tenants::v1 as pb;
@@ -107,38 +103,9 @@ fn chrono_hours(h: i64) -> std::time::Duration {
     std::time::Duration::from_secs(h as u64 * 3600)
 }
 
-#[derive(Default)]
-struct Recorder {
-    events: Mutex<Vec<Event>>,
-}
-
-#[async_trait]
-impl EventHandler for Recorder {
-    fn name(&self) -> &str {
-        "proposals-test-recorder"
-    }
-
-    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        let mut events = self.events.lock().unwrap();
-        if !events.iter().any(|e| e.id == event.id) {
-            events.push(event.clone());
-        }
-        Ok(())
-    }
-}
-
-impl Recorder {
-    fn count(&self, proposal_id: &str, pred: fn(&Payload) -> Option<&str>) -> usize {
-        self.events.lock().unwrap().iter().filter(|e| e.payload.as_ref().and_then(pred) == Some(proposal_id)).count()
-    }
-}
-
-async fn eventually<F: Fn() -> bool>(what: &str, check: F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// How many recorded events `pred` attributes to the proposal.
+fn count(recorder: &Recorder, proposal_id: &str, pred: fn(&Payload) -> Option<&str>) -> usize {
+    recorder.snapshot().iter().filter(|e| e.payload.as_ref().and_then(pred) == Some(proposal_id)).count()
 }
 
 fn state(p: &pp::Proposal) -> pp::ProposalState {
@@ -148,8 +115,7 @@ fn state(p: &pp::Proposal) -> pp::ProposalState {
 #[tokio::test]
 async fn a_joint_proposal_goes_from_draft_to_closed() {
     let app = spawn_app().await;
-    let recorder = Arc::new(Recorder::default());
-    app.running.bus.subscribe(recorder.clone());
+    let recorder = Recorder::on(&app);
     let n = ningjin(&app).await;
     let (mut member, mut co, mut staff) = (n.member.proposals(), n.co_signer.proposals(), n.staff.proposals());
     let (mut agri, mut water) = (n.agriculture.proposals(), n.water.proposals());
@@ -235,28 +201,28 @@ async fn a_joint_proposal_goes_from_draft_to_closed() {
     let id = p.id.clone();
     let recorder2 = recorder.clone();
     let all_there = move || {
-        recorder2.count(&id, |p| match p {
+        count(&recorder2, &id, |p| match p {
             Payload::ProposalSubmitted(e) => Some(&e.proposal_id),
             _ => None,
         }) == 1
-            && recorder2.count(&id, |p| match p {
+            && count(&recorder2, &id, |p| match p {
                 Payload::ProposalFiled(e) => Some(&e.proposal_id),
                 _ => None,
             }) == 1
-            && recorder2.count(&id, |p| match p {
+            && count(&recorder2, &id, |p| match p {
                 Payload::ProposalAssigned(e) => Some(&e.proposal_id),
                 _ => None,
             }) == 1
-            && recorder2.count(&id, |p| match p {
+            && count(&recorder2, &id, |p| match p {
                 Payload::ProposalReplied(e) => Some(&e.proposal_id),
                 _ => None,
             }) == 2
-            && recorder2.count(&id, |p| match p {
+            && count(&recorder2, &id, |p| match p {
                 Payload::ProposalRated(e) => Some(&e.proposal_id),
                 _ => None,
             }) == 2
     };
-    eventually("the proposal's events", all_there).await;
+    eventually("the proposal's events", async || all_there()).await;
     let filed = recorder
         .events
         .lock()

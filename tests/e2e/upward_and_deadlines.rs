@@ -2,53 +2,15 @@
 //! that brings a parent committee's adoption back to the county's original
 //! item, and the deadline sweep, called directly with a chosen "now".
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{NaiveDate, TimeZone, Utc};
-use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
 use xieshang_proposals::ProposalsService;
 use xieshang_proto::common::v1::{CommitteeLevel, Date, Role};
 use xieshang_proto::events::v1::{Event, event::Payload};
 use xieshang_proto::proposals::v1 as pp;
 use xieshang_proto::tenants::v1 as pb;
 use xieshang_tests::*;
-
-#[derive(Default)]
-struct Recorder {
-    events: Mutex<Vec<Event>>,
-}
-
-#[async_trait]
-impl EventHandler for Recorder {
-    fn name(&self) -> &str {
-        "proposals-crate-test-recorder"
-    }
-
-    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        let mut events = self.events.lock().unwrap();
-        if !events.iter().any(|e| e.id == event.id) {
-            events.push(event.clone());
-        }
-        Ok(())
-    }
-}
-
-impl Recorder {
-    fn all(&self) -> Vec<Event> {
-        self.events.lock().unwrap().clone()
-    }
-}
-
-/// Polls `check` until it holds, for at most 15 seconds.
-async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// The server's proposals service (its handlers are on the bus already).
 fn wired(app: &TestApp) -> ProposalsService {
@@ -58,8 +20,7 @@ fn wired(app: &TestApp) -> ProposalsService {
 #[tokio::test]
 async fn the_citys_adoption_and_instruction_come_back_to_the_county_item() {
     let app = spawn_app().await;
-    let recorder = Arc::new(Recorder::default());
-    app.running.bus.subscribe(recorder.clone());
+    let recorder = Recorder::on(&app);
     let service = wired(&app);
     let tree = seed_tree(&app).await;
     let county_admin = app.login("130528", "admin", PASSWORD).await.unwrap();
@@ -121,7 +82,7 @@ async fn the_citys_adoption_and_instruction_come_back_to_the_county_item() {
 
     // At least once: delivering the same events again changes nothing.
     let upward_events: Vec<Event> = recorder
-        .all()
+        .snapshot()
         .into_iter()
         .filter(|e| matches!(e.payload, Some(Payload::InformationAdopted(_) | Payload::InformationInstructed(_))))
         .collect();
@@ -188,8 +149,7 @@ fn noon_after(d: &Date, days: i64) -> chrono::DateTime<Utc> {
 #[tokio::test]
 async fn the_sweep_reminds_once_per_deadline_even_when_run_twice_or_concurrently() {
     let app = spawn_app().await;
-    let recorder = Arc::new(Recorder::default());
-    app.running.bus.subscribe(recorder.clone());
+    let recorder = Recorder::on(&app);
     let service = wired(&app);
     let tree = seed_tree(&app).await;
     let admin = app.login("130528", "admin", PASSWORD).await.unwrap();
@@ -307,7 +267,7 @@ async fn the_sweep_reminds_once_per_deadline_even_when_run_twice_or_concurrently
     // Exactly one ProposalOverdue per deadline reached the bus.
     let overdue = |id: &str| {
         let mut dates: Vec<Date> = recorder
-            .all()
+            .snapshot()
             .into_iter()
             .filter_map(|e| match e.payload {
                 Some(Payload::ProposalOverdue(o)) if o.proposal_id == id => o.due_date,
@@ -324,7 +284,7 @@ async fn the_sweep_reminds_once_per_deadline_even_when_run_twice_or_concurrently
     assert_eq!(overdue(&p.id), want);
     assert_eq!(overdue(&q.id), vec![due]);
     let event = recorder
-        .all()
+        .snapshot()
         .into_iter()
         .find(|e| matches!(&e.payload, Some(Payload::ProposalOverdue(o)) if o.proposal_id == p.id))
         .unwrap();

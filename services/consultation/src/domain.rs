@@ -738,3 +738,5 @@ mod tests {
         assert_eq!(Tally::default().rate(), 0.0);
     }
 }
+
+pub mod supervision;

@@ -171,10 +171,74 @@ entity!(suggestion, "consultation_suggestions", {
     pub created_at: DateTimeUtc,
 });
 
+entity!(sv_project, "supervision_projects", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub kind: i16,
+    pub topic: String,
+    pub start_date: Date,
+    pub end_date: Date,
+    pub state: i16,
+    pub report_summary: String,
+    pub reported_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(sv_problem, "supervision_problems", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub project_id: Uuid,
+    pub number: i32,
+    pub problem: String,
+    pub suggestion: String,
+    pub rectification: i16,
+    pub rectified_on: Option<Date>,
+    pub rectification_note: String,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(sv_participation, "supervision_participations", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub initiator_committee_id: Uuid,
+    pub project_id: Uuid,
+    pub initiator_name: String,
+    pub topic: String,
+    pub start_date: Date,
+    pub end_date: Date,
+    pub state: i16,
+    pub response_note: String,
+    pub summary: String,
+    pub responded_at: Option<DateTimeUtc>,
+    pub submitted_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(sv_inspection, "supervision_inspections", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub initiator_committee_id: Option<Uuid>,
+    pub project_id: Option<Uuid>,
+    pub participation_id: Option<Uuid>,
+    pub date: Date,
+    pub place: String,
+    pub member_names: String,
+    pub member_ids: String,
+    pub findings: String,
+    pub created_at: DateTimeUtc,
+});
+
 entity!(committee, "committees", {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub code: String,
+    pub name: String,
     pub path: String,
     pub suspended: bool,
 });

@@ -3,7 +3,9 @@
 //! consultation and supervision plan (年度协商监督计划), consultation
 //! activities (协商活动) with research visits, meetings with sign-in and
 //! speeches, and the suggestions of activities' reports with feedback and
-//! adoption rates.
+//! adoption rates; democratic supervision (民主监督) with rectification
+//! tracking and three-level joint supervision (三级政协联动), served as
+//! `xieshang.consultation.v1.SupervisionService`.
 //!
 //! - [`domain`]: plain types, state machines and rules.
 //! - [`store`]: the repository; every function takes the caller's context
@@ -16,6 +18,7 @@ pub mod domain;
 mod entity;
 pub mod error;
 mod grpc;
+mod grpc_supervision;
 pub mod limiter;
 pub mod store;
 
@@ -34,7 +37,8 @@ pub use limiter::{InProcessLimiter, RateLimiter};
 pub use store::Store;
 
 /// Fully-qualified names of the gRPC services this crate serves (for health reporting).
-pub const SERVICE_NAMES: &[&str] = &["xieshang.consultation.v1.ConsultationService"];
+pub const SERVICE_NAMES: &[&str] =
+    &["xieshang.consultation.v1.ConsultationService", "xieshang.consultation.v1.SupervisionService"];
 
 /// Public topic submissions allowed per client address and committee…
 pub const PUBLIC_SUBMISSIONS: usize = 5;
@@ -67,6 +71,12 @@ impl ConsultationService {
     pub fn add_to(&self, routes: &mut RoutesBuilder, auth: AuthInterceptor) {
         routes.add_service(InterceptedService::new(
             pb::consultation_service_server::ConsultationServiceServer::new(grpc::ConsultationApi(self.store.clone())),
+            auth.clone(),
+        ));
+        routes.add_service(InterceptedService::new(
+            pb::supervision_service_server::SupervisionServiceServer::new(grpc_supervision::SupervisionApi(
+                self.store.clone(),
+            )),
             auth,
         ));
     }

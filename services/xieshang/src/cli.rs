@@ -23,6 +23,13 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Analytics maintenance: rebuild every counter from the event log.
+    Analytics {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        action: AnalyticsAction,
+    },
     #[command(flatten)]
     Client(crate::client::ClientCommand),
 }
@@ -38,6 +45,13 @@ pub enum MigrateAction {
     },
     /// List migrations and whether each is applied.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnalyticsAction {
+    /// Recompute every counter by replaying the retained event log (the repair
+    /// tool when figures drift, and after a county moves to another city).
+    Rebuild,
 }
 
 /// Flags shared by the commands that open the database; each overrides the

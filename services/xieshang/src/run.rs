@@ -7,7 +7,7 @@ use xieshang_migrations::{Migrator, MigratorTrait};
 use xieshang_platform::config::Config;
 use xieshang_platform::db;
 
-use crate::cli::{Cli, Command, MigrateAction, ServerArgs};
+use crate::cli::{AnalyticsAction, Cli, Command, MigrateAction, ServerArgs};
 
 const EX_CONFIG: u8 = 64;
 
@@ -19,6 +19,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         },
         Command::Migrate { server, action } => match load(&server) {
             Ok(config) => report(migrate(config, action).await),
+            Err(code) => code,
+        },
+        Command::Analytics { server, action } => match load(&server) {
+            Ok(config) => report(analytics(config, action).await),
             Err(code) => code,
         },
         Command::Client(client) => {
@@ -109,5 +113,26 @@ async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
         }
     }
     conn.close().await?;
+    Ok(())
+}
+
+async fn analytics(config: Config, action: AnalyticsAction) -> anyhow::Result<()> {
+    let db = db::Db::connect(&config.database).await?;
+    match action {
+        AnalyticsAction::Rebuild => {
+            let started = std::time::Instant::now();
+            let report = xieshang_analytics::AnalyticsService::new(db)
+                .rebuild()
+                .await
+                .map_err(|e| anyhow::anyhow!("rebuilding the analytics counters: {e}"))?;
+            println!(
+                "rebuilt {} counters from {} events ({} counted) in {:.1} s",
+                report.counters,
+                report.events_read,
+                report.events_applied,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
     Ok(())
 }

@@ -13,6 +13,7 @@
 mod activities;
 mod meetings;
 mod plans;
+mod supervision;
 mod topics;
 
 use std::sync::Arc;
