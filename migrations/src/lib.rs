@@ -16,6 +16,8 @@ mod m20261123_000005_membership_reporting;
 mod m20261123_000006_proposals_search;
 mod m20261123_000007_analytics;
 mod m20261123_000008_supervision;
+mod m20261123_000009_membership_projects;
+mod m20261123_000010_consultation_quality;
 pub mod rls;
 mod schema;
 
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_proposals_search::Migration),
             Box::new(m20261123_000007_analytics::Migration),
             Box::new(m20261123_000008_supervision::Migration),
+            Box::new(m20261123_000009_membership_projects::Migration),
+            Box::new(m20261123_000010_consultation_quality::Migration),
         ]
     }
 }

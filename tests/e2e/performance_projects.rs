@@ -1,0 +1,1 @@
+//! Annual performance projects and assessment: filled in by their slice.

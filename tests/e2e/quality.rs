@@ -1,0 +1,1 @@
+//! Consultation quality evaluation and round-table rotation: filled in by their slice.
