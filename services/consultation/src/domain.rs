@@ -477,6 +477,8 @@ pub struct Activity {
     pub plan_item_id: Option<Uuid>,
     pub year: i32,
     pub stage: ActivityStage,
+    /// For a sector round table: the joint group leading it.
+    pub leading_group_id: Option<Uuid>,
     pub visits: Vec<Visit>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -739,4 +741,5 @@ mod tests {
     }
 }
 
+pub mod quality;
 pub mod supervision;

@@ -3,7 +3,8 @@
 //! `committee`, `member` and `user_role` are small read-only views of other
 //! services' tables (same database, same tenant scope): the committee
 //! registry (for division codes and event ancestors), the membership roster
-//! (to check invited members and name them) and the tenants' roles. In
+//! (to check invited members and name them), its SECTOR reference items (for
+//! joint groups), and the tenants' users and roles (to check evaluators). In
 //! distributed mode they become replicas fed by those services' events.
 
 macro_rules! entity {
@@ -106,6 +107,7 @@ entity!(activity, "consultation_activities", {
     pub plan_item_id: Option<Uuid>,
     pub year: i32,
     pub stage: i16,
+    pub leading_group_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 });
@@ -249,4 +251,78 @@ entity!(member, "members", {
     pub committee_id: Uuid,
     pub name: String,
     pub user_id: Option<Uuid>,
+});
+
+entity!(quality_criterion, "consultation_quality_criteria", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub year: i32,
+    pub position: i32,
+    pub name: String,
+    pub weight: i32,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(quality_evaluator, "consultation_quality_evaluators", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub activity_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: Uuid,
+    pub committee_id: Uuid,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(quality_score, "consultation_quality_scores", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub activity_id: Uuid,
+    pub evaluator_user_id: Uuid,
+    pub criterion_id: Uuid,
+    pub score: i16,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(joint_group, "consultation_joint_groups", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub name: String,
+    pub position: i32,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(joint_group_sector, "consultation_joint_group_sectors", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub sector_id: Uuid,
+    pub committee_id: Uuid,
+    pub group_id: Uuid,
+});
+
+// Read-only: membership's reference items (kind 1 = SECTOR).
+entity!(reference_item, "member_reference_items", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub kind: i16,
+    pub name: String,
+});
+
+// Read-only: the tenants' users.
+entity!(user, "users", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Option<Uuid>,
+    pub display_name: String,
+    pub disabled: bool,
+});
+
+// Read-only: the tenants' user roles (`common.v1.Role` numbers).
+entity!(user_role, "user_roles", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub role: i16,
+    pub committee_id: Option<Uuid>,
 });

@@ -160,6 +160,7 @@ fn activity_to_proto(a: Activity) -> pb::Activity {
         plan_item_id: opt_string(a.plan_item_id),
         year: a.year,
         stage: a.stage as i32,
+        leading_group_id: opt_string(a.leading_group_id),
         visits: a
             .visits
             .into_iter()

@@ -5,7 +5,9 @@
 //! speeches, and the suggestions of activities' reports with feedback and
 //! adoption rates; democratic supervision (民主监督) with rectification
 //! tracking and three-level joint supervision (三级政协联动), served as
-//! `xieshang.consultation.v1.SupervisionService`.
+//! `xieshang.consultation.v1.SupervisionService`; quality evaluation
+//! (协商议政质量评价) and the sector round-table rotation (界别圆桌会联组轮值),
+//! served as `xieshang.consultation.v1.QualityService`.
 //!
 //! - [`domain`]: plain types, state machines and rules.
 //! - [`store`]: the repository; every function takes the caller's context
@@ -18,6 +20,7 @@ pub mod domain;
 mod entity;
 pub mod error;
 mod grpc;
+mod grpc_quality;
 mod grpc_supervision;
 pub mod limiter;
 pub mod store;
@@ -37,8 +40,11 @@ pub use limiter::{InProcessLimiter, RateLimiter};
 pub use store::Store;
 
 /// Fully-qualified names of the gRPC services this crate serves (for health reporting).
-pub const SERVICE_NAMES: &[&str] =
-    &["xieshang.consultation.v1.ConsultationService", "xieshang.consultation.v1.SupervisionService"];
+pub const SERVICE_NAMES: &[&str] = &[
+    "xieshang.consultation.v1.ConsultationService",
+    "xieshang.consultation.v1.SupervisionService",
+    "xieshang.consultation.v1.QualityService",
+];
 
 /// Public topic submissions allowed per client address and committee…
 pub const PUBLIC_SUBMISSIONS: usize = 5;
@@ -77,6 +83,10 @@ impl ConsultationService {
             pb::supervision_service_server::SupervisionServiceServer::new(grpc_supervision::SupervisionApi(
                 self.store.clone(),
             )),
+            auth.clone(),
+        ));
+        routes.add_service(InterceptedService::new(
+            pb::quality_service_server::QualityServiceServer::new(grpc_quality::QualityApi(self.store.clone())),
             auth,
         ));
     }

@@ -29,6 +29,7 @@ macro_rules! small_enum {
     };
 }
 
+pub mod projects;
 pub mod reporting;
 
 small_enum!(

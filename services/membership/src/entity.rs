@@ -191,3 +191,65 @@ entity!(report_suggestion, "member_report_suggestions", {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 });
+
+entity!(project, "member_projects", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub member_id: Uuid,
+    pub year: i32,
+    pub title: String,
+    pub description: String,
+    pub status: i16,
+    pub outcome_kind: i16,
+    pub outcome_ref: String,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(project_step, "member_project_steps", {
+    pub committee_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub project_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub step: i16,
+    pub date: Date,
+    pub note: String,
+    pub recorded_by: Uuid,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(assessment_standard, "member_assessment_standards", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub committee_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub category: i16,
+    pub points_weight: i32,
+    pub report_weight: i32,
+    pub commend_top_percent: i32,
+    pub talk_bottom_count: i32,
+    pub dismissal_below_centi: i32,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(assessment_result, "member_assessment_results", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub year: i32,
+    pub member_id: Uuid,
+    pub category: i16,
+    pub record_points: i32,
+    pub report_score_centi: Option<i32>,
+    pub score_centi: i32,
+    pub rank: i32,
+    pub category_rank: i32,
+    pub proposed_outcome: i16,
+    pub decision: i16,
+    pub decided_by: Option<Uuid>,
+    pub decision_note: String,
+    pub decided_at: Option<DateTimeUtc>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+});

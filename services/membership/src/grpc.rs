@@ -2,8 +2,10 @@
 //! Every handler reads the same: authenticate → convert and validate →
 //! call the store → convert back; errors map through `MembershipError`.
 
+mod projects;
 mod reporting;
 
+pub use projects::PerformanceApi;
 pub use reporting::ReportingApi;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::{Request, Response, Status};

@@ -2,7 +2,9 @@
 //! (委员) with their committee's reference data, personal information
 //! encrypted at rest, roster import and export, performance records (履职档案)
 //! fed by other services' events, members' self-service, and annual reporting
-//! (述职, `xieshang.membership.v1.ReportingService`) with its statistics.
+//! (述职, `xieshang.membership.v1.ReportingService`) with its statistics, and
+//! annual performance projects (年度履职项目) with the annual assessment (考核,
+//! `xieshang.membership.v1.PerformanceService`).
 //!
 //! - [`domain`]: plain types and rules (ID numbers, masking, ranking).
 //! - [`store`]: the repository; every function takes the caller's context.
@@ -41,8 +43,11 @@ pub use error::MembershipError;
 pub use store::Store;
 
 /// Fully-qualified names of the gRPC services this crate serves (for health reporting).
-pub const SERVICE_NAMES: &[&str] =
-    &["xieshang.membership.v1.MembershipService", "xieshang.membership.v1.ReportingService"];
+pub const SERVICE_NAMES: &[&str] = &[
+    "xieshang.membership.v1.MembershipService",
+    "xieshang.membership.v1.ReportingService",
+    "xieshang.membership.v1.PerformanceService",
+];
 
 /// Largest request accepted: a 10 MB roster file plus the message around it.
 const MAX_REQUEST_BYTES: usize = 11 * 1024 * 1024;
@@ -74,6 +79,10 @@ impl MembershipService {
         ));
         routes.add_service(InterceptedService::new(
             pb::reporting_service_server::ReportingServiceServer::new(grpc::ReportingApi(self.store.clone())),
+            auth.clone(),
+        ));
+        routes.add_service(InterceptedService::new(
+            pb::performance_service_server::PerformanceServiceServer::new(grpc::PerformanceApi(self.store.clone())),
             auth,
         ));
     }

@@ -12,6 +12,7 @@ use xieshang_platform::db::Tx;
 use xieshang_platform::ids::CommitteeId;
 
 use super::plans::plan_year_of_item;
+use super::quality::next_leader;
 use super::{Page, Store, audit, is_office, my_member_ids, office, own_committee, paged, uuid_token};
 use crate::domain::{
     Activity, ActivityAdoption, ActivityStage, AdoptionRates, ConsultationType, FeedbackResult, NewActivity,
@@ -38,6 +39,7 @@ fn to_domain(row: activity::Model, visits: Vec<visit::Model>) -> Activity {
         id: row.id,
         committee_id: CommitteeId(row.committee_id),
         stage: stage_of(&row),
+        leading_group_id: row.leading_group_id,
         title: row.title,
         kind: ConsultationType::from_i16(row.consultation_type).unwrap_or(ConsultationType::Other),
         type_label: row.type_label,
@@ -138,6 +140,12 @@ impl Store {
         let year = new.year.or(plan_year).ok_or_else(|| {
             ConsultationError::invalid("activity.year", "is required for an activity not linked to a plan item")
         })?;
+        // A sector round table's leading joint group, by the rotation.
+        let leading_group_id = if new.kind == ConsultationType::SectorRoundTable {
+            next_leader(&tx, committee, year).await?
+        } else {
+            None
+        };
         let now = xieshang_platform::time::now();
         let row = activity::Model {
             id: Uuid::now_v7(),
@@ -149,6 +157,7 @@ impl Store {
             plan_item_id: new.plan_item_id,
             year,
             stage: ActivityStage::Research as i16,
+            leading_group_id,
             created_at: now,
             updated_at: now,
         };
@@ -160,7 +169,8 @@ impl Store {
             "consultation_activity",
             row.id,
             json!({"title": row.title,
-            "type": new.kind.as_str(), "year": year, "plan_item_id": row.plan_item_id, "stage": "RESEARCH"}),
+            "type": new.kind.as_str(), "year": year, "plan_item_id": row.plan_item_id, "stage": "RESEARCH",
+            "leading_group_id": row.leading_group_id}),
         )
         .await?;
         tx.commit().await?;

@@ -13,6 +13,7 @@
 mod activities;
 mod meetings;
 mod plans;
+mod quality;
 mod supervision;
 mod topics;
 

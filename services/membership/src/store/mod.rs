@@ -11,6 +11,7 @@
 //! goes into audit `changes`.
 
 mod members;
+mod projects;
 mod records;
 mod reference;
 mod reporting;
@@ -26,6 +27,7 @@ use xieshang_platform::ids::{CommitteeId, UserId};
 use xieshang_proto::common::v1::Role;
 
 pub use members::{MemberFilter, MemberPatch};
+pub use projects::NewProject;
 pub use records::NewRecordEntry;
 pub(crate) use records::{AutomaticEntry, insert_automatic_entry};
 
