@@ -18,6 +18,7 @@ mod m20261123_000007_analytics;
 mod m20261123_000008_supervision;
 mod m20261123_000009_membership_projects;
 mod m20261123_000010_consultation_quality;
+mod m20261123_000011_member_studios;
 pub mod rls;
 mod schema;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_supervision::Migration),
             Box::new(m20261123_000009_membership_projects::Migration),
             Box::new(m20261123_000010_consultation_quality::Migration),
+            Box::new(m20261123_000011_member_studios::Migration),
         ]
     }
 }

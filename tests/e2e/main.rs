@@ -18,6 +18,7 @@ mod reporting;
 mod rls;
 mod search;
 mod serving;
+mod studios;
 mod supervision;
 mod terms;
 mod upward_and_deadlines;

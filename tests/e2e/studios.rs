@@ -1,0 +1,1 @@
+//! Member studios: filled in by their slice.
