@@ -31,6 +31,7 @@ macro_rules! small_enum {
 
 pub mod projects;
 pub mod reporting;
+pub mod studios;
 
 small_enum!(
     /// Which list a reference item belongs to.

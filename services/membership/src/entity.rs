@@ -253,3 +253,64 @@ entity!(assessment_result, "member_assessment_results", {
     pub version: i32,
     pub created_at: DateTimeUtc,
 });
+
+// Read-only: the tenants' committees (to resolve a public request's division code).
+entity!(committee, "committees", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub code: String,
+    pub suspended: bool,
+});
+
+entity!(studio, "member_studios", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub name: String,
+    pub sector_id: Uuid,
+    pub address: String,
+    pub service_items: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(studio_member, "member_studio_members", {
+    pub committee_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub studio_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub member_id: Uuid,
+});
+
+entity!(studio_rating, "member_studio_ratings", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub studio_id: Uuid,
+    pub stars: i16,
+    pub date: Date,
+    pub note: String,
+    pub rated_by: Uuid,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(studio_request, "member_studio_requests", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub studio_id: Uuid,
+    pub kind: i16,
+    pub content: String,
+    pub contact_name: String,
+    pub contact_phone_enc: Vec<u8>,
+    pub tracking_code: String,
+    pub state: i16,
+    pub answer: String,
+    pub answered_by: Option<Uuid>,
+    pub answered_at: Option<DateTimeUtc>,
+    pub draft_kind: i16,
+    pub drafted_by: Option<Uuid>,
+    pub drafted_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});

@@ -20,6 +20,9 @@ pub enum MembershipError {
     FailedPrecondition(String),
     #[error("etag mismatch")]
     EtagMismatch,
+    /// A public submission over its per-address limit.
+    #[error("{0}")]
+    RateLimited(String),
     /// Encrypted personal information did not decrypt (wrong key or tampering).
     #[error("personal information of a member does not decrypt with the configured key")]
     Crypto,
@@ -70,6 +73,7 @@ impl From<MembershipError> for Status {
             MembershipError::PermissionDenied(reason) => status::permission_denied(reason),
             MembershipError::FailedPrecondition(reason) => status::failed_precondition(reason),
             MembershipError::EtagMismatch => status::etag_mismatch(),
+            MembershipError::RateLimited(reason) => Status::resource_exhausted(reason),
             MembershipError::Field(err) => err.into(),
             MembershipError::Crypto => status::internal(&MembershipError::Crypto),
             err @ MembershipError::Spreadsheet(_) => status::internal(&err),

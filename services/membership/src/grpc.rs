@@ -4,9 +4,11 @@
 
 mod projects;
 mod reporting;
+mod studios;
 
 pub use projects::PerformanceApi;
 pub use reporting::ReportingApi;
+pub use studios::StudioApi;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;

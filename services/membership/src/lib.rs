@@ -4,7 +4,8 @@
 //! fed by other services' events, members' self-service, and annual reporting
 //! (述职, `xieshang.membership.v1.ReportingService`) with its statistics, and
 //! annual performance projects (年度履职项目) with the annual assessment (考核,
-//! `xieshang.membership.v1.PerformanceService`).
+//! `xieshang.membership.v1.PerformanceService`), and member studios (委员工作室,
+//! `xieshang.membership.v1.StudioService`) with the public's requests.
 //!
 //! - [`domain`]: plain types and rules (ID numbers, masking, ranking).
 //! - [`store`]: the repository; every function takes the caller's context.
@@ -47,6 +48,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "xieshang.membership.v1.MembershipService",
     "xieshang.membership.v1.ReportingService",
     "xieshang.membership.v1.PerformanceService",
+    "xieshang.membership.v1.StudioService",
 ];
 
 /// Largest request accepted: a 10 MB roster file plus the message around it.
@@ -57,13 +59,19 @@ const MAX_REQUEST_BYTES: usize = 11 * 1024 * 1024;
 pub struct MembershipService {
     db: Db,
     store: Store,
+    /// Counts the public's studio requests per client address (shared by every mount).
+    studio_limiter: Arc<domain::studios::InProcessLimiter>,
 }
 
 impl MembershipService {
     /// `pii_key`: the SM4 key that encrypts personal information at rest.
     pub fn new(db: Db, pii_key: [u8; 16]) -> Self {
         let store = Store::new(db.clone(), crypto::Pii::new(pii_key));
-        Self { db, store }
+        let studio_limiter = Arc::new(domain::studios::InProcessLimiter::new(
+            domain::studios::PUBLIC_LIMIT,
+            domain::studios::PUBLIC_WINDOW,
+        ));
+        Self { db, store, studio_limiter }
     }
 
     pub fn store(&self) -> &Store {
@@ -83,8 +91,10 @@ impl MembershipService {
         ));
         routes.add_service(InterceptedService::new(
             pb::performance_service_server::PerformanceServiceServer::new(grpc::PerformanceApi(self.store.clone())),
-            auth,
+            auth.clone(),
         ));
+        let studios = grpc::StudioApi { store: self.store.clone(), limiter: self.studio_limiter.clone() };
+        routes.add_service(InterceptedService::new(pb::studio_service_server::StudioServiceServer::new(studios), auth));
     }
 
     /// Handlers to subscribe to the event bus.

@@ -16,6 +16,7 @@ mod records;
 mod reference;
 mod reporting;
 mod roster;
+mod studios;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
