@@ -5,18 +5,13 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::rls;
-use crate::schema::{col, created_at, fk_committee, id, index, updated_at};
+use crate::schema::{col, created_at, fk_committee, id, index, owner, updated_at};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 const TABLES: &[&str] =
     &["proposals", "proposal_co_signers", "proposal_units", "proposal_counters", "proposal_settings"];
-
-/// `committee_id uuid not null`: every proposal row belongs to one committee.
-fn owner() -> ColumnDef {
-    col("committee_id").uuid().not_null().take()
-}
 
 fn fk_proposal(table: &'static str) -> ForeignKeyCreateStatement {
     ForeignKey::create()

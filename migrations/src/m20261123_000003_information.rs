@@ -6,16 +6,12 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::rls;
-use crate::schema::{col, created_at, fk_committee, id, index, updated_at};
+use crate::schema::{col, created_at, fk_committee, id, index, owner, updated_at};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 const TABLES: &[&str] = &["information_items", "information_upward", "proposal_reminders"];
-
-fn owner() -> ColumnDef {
-    col("committee_id").uuid().not_null().take()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -24,7 +24,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::rls;
-use crate::schema::{col, created_at, fk_committee, id, index, updated_at};
+use crate::schema::{col, created_at, fk, fk_committee, id, index, owner, updated_at};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -34,22 +34,9 @@ const OWNED: &[&str] = &["supervision_projects", "supervision_problems"];
 /// Tables the initiator of a joint project also reads (see the module docs).
 const SHARED: &[&str] = &["supervision_participations", "supervision_inspections"];
 
-fn owner() -> ColumnDef {
-    col("committee_id").uuid().not_null().take()
-}
-
 /// The initiator of the joint project a row belongs to; null outside joint projects.
 fn initiator() -> ColumnDef {
     col("initiator_committee_id").uuid().null().take()
-}
-
-fn fk(table: &'static str, column: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{column}"))
-        .from(table, column)
-        .to(to, "id")
-        .on_delete(ForeignKeyAction::Restrict)
-        .take()
 }
 
 /// The owner's full access, plus the initiator's read (and, for

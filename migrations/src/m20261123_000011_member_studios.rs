@@ -5,25 +5,12 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::rls;
-use crate::schema::{col, created_at, fk_committee, id, index, updated_at};
+use crate::schema::{col, created_at, fk, fk_committee, id, index, owner, updated_at};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 const TABLES: &[&str] = &["member_studios", "member_studio_members", "member_studio_ratings", "member_studio_requests"];
-
-fn owner() -> ColumnDef {
-    col("committee_id").uuid().not_null().take()
-}
-
-fn fk(table: &'static str, column: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{column}"))
-        .from(table, column)
-        .to(to, "id")
-        .on_delete(ForeignKeyAction::Restrict)
-        .take()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

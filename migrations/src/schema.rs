@@ -41,3 +41,18 @@ pub(crate) fn index(table: &'static str, name: &str, cols: &[&'static str]) -> I
     }
     stmt.take()
 }
+
+/// `committee_id uuid not null`: the row belongs to exactly one committee.
+pub(crate) fn owner() -> ColumnDef {
+    col("committee_id").uuid().not_null().take()
+}
+
+/// A restricting foreign key from `table.column` to `to.id`.
+pub(crate) fn fk(table: &'static str, column: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_{column}"))
+        .from(table, column)
+        .to(to, "id")
+        .on_delete(ForeignKeyAction::Restrict)
+        .take()
+}
