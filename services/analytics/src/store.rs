@@ -92,11 +92,6 @@ pub struct Store {
     db: Db,
 }
 
-/// Operators act platform-wide; everyone else inside their own committee.
-fn scope_of(ctx: &TenantContext) -> Scope {
-    if ctx.is_operator() { Scope::System } else { ctx.own_scope() }
-}
-
 /// The committee's office (staff, admins) and operators read figures.
 fn require_office(ctx: &TenantContext) -> Result<()> {
     if ctx.is_operator() || ctx.has_role(Role::Staff) || ctx.has_role(Role::CommitteeAdmin) {
@@ -158,7 +153,7 @@ impl Store {
         rollup: Rollup,
     ) -> Result<Figures> {
         require_office(ctx)?;
-        let tx = self.db.begin(scope_of(ctx)).await?;
+        let tx = self.db.begin(ctx.scope()).await?;
         in_sight(&tx, ctx, committee).await?;
         let mut counts = read_counts(&tx, &[committee.0], rollup, &[period]).await?;
         tx.commit().await?;
@@ -176,7 +171,7 @@ impl Store {
     ) -> Result<Vec<BreakdownRow>> {
         require_office(ctx)?;
         domain::check_measure("metric", measure)?;
-        let tx = self.db.begin(scope_of(ctx)).await?;
+        let tx = self.db.begin(ctx.scope()).await?;
         in_sight(&tx, ctx, committee).await?;
         let children = committee::Entity::find().filter(committee::Column::ParentId.eq(committee.0)).all(&*tx).await?;
         let ids: Vec<Uuid> = children.iter().map(|c| c.id).collect();
@@ -219,7 +214,7 @@ impl Store {
         if !(1949..=9999).contains(&year) {
             return Err(AnalyticsError::invalid("year", "must be a four-digit year from 1949"));
         }
-        let tx = self.db.begin(scope_of(ctx)).await?;
+        let tx = self.db.begin(ctx.scope()).await?;
         in_sight(&tx, ctx, committee).await?;
         let months = Period::months(year);
         let mut counts = read_counts(&tx, &[committee.0], rollup, &months).await?;

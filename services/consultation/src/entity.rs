@@ -7,22 +7,7 @@
 //! joint groups), and the tenants' users and roles (to check evaluators). In
 //! distributed mode they become replicas fed by those services' events.
 
-macro_rules! entity {
-    ($name:ident, $table:literal, { $($body:tt)* }) => {
-        pub mod $name {
-            use sea_orm::entity::prelude::*;
-
-            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-            #[sea_orm(table_name = $table)]
-            pub struct Model { $($body)* }
-
-            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-            pub enum Relation {}
-
-            impl ActiveModelBehavior for ActiveModel {}
-        }
-    };
-}
+use xieshang_platform::entity;
 
 entity!(topic, "consultation_topics", {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -3,22 +3,7 @@
 //! `user_role` is a small read-only view of the tenants service's table (same database, same tenant scope). In distributed mode
 //! they become a replica fed by the tenants' events.
 
-macro_rules! entity {
-    ($name:ident, $table:literal, { $($body:tt)* }) => {
-        pub mod $name {
-            use sea_orm::entity::prelude::*;
-
-            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-            #[sea_orm(table_name = $table)]
-            pub struct Model { $($body)* }
-
-            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-            pub enum Relation {}
-
-            impl ActiveModelBehavior for ActiveModel {}
-        }
-    };
-}
+use xieshang_platform::entity;
 
 entity!(reference_item, "member_reference_items", {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -83,6 +83,12 @@ impl TenantContext {
         self.committee.as_ref().map(|c| c.id)
     }
 
+    /// The scope a request of this caller works in: platform operators act
+    /// platform-wide, everyone else inside their own committee.
+    pub fn scope(&self) -> Scope {
+        if self.is_operator() { Scope::System } else { self.own_scope() }
+    }
+
     /// The scope of the caller's own rows.
     pub fn own_scope(&self) -> Scope {
         self.committee_id().map_or(Scope::Platform, Scope::Committee)

@@ -11,6 +11,26 @@
 //! - [`redis_bus`]: the Redis Streams event transport (distributed mode).
 #![forbid(unsafe_code)]
 
+/// Declares a sea-orm entity without relations: `entity!(name, "table", { fields })`
+/// expands to `pub mod name { Model, Entity, Column, ActiveModel, … }`.
+#[macro_export]
+macro_rules! entity {
+    ($name:ident, $table:literal, { $($body:tt)* }) => {
+        pub mod $name {
+            use sea_orm::entity::prelude::*;
+
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = $table)]
+            pub struct Model { $($body)* }
+
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
 pub mod audit;
 pub mod auth;
 pub mod config;

@@ -5,6 +5,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::status::InvalidField;
 
+/// One page of results and the token for the next (empty on the last page).
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: String,
+}
+
 /// Clamps a requested page size: 0 means `default`, anything above `max` is `max`.
 pub fn size(requested: i32, default: u64, max: u64) -> Result<u64, InvalidField> {
     match requested {

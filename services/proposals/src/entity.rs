@@ -5,22 +5,7 @@
 //! In distributed mode they become a replica fed by the tenants' events
 //! (CommitteeCreated, TermOpened, PlenarySessionOpened, UserRolesChanged).
 
-macro_rules! entity {
-    ($name:ident, $table:literal, { $($body:tt)* }) => {
-        pub mod $name {
-            use sea_orm::entity::prelude::*;
-
-            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-            #[sea_orm(table_name = $table)]
-            pub struct Model { $($body)* }
-
-            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-            pub enum Relation {}
-
-            impl ActiveModelBehavior for ActiveModel {}
-        }
-    };
-}
+use xieshang_platform::entity;
 
 entity!(proposal, "proposals", {
     #[sea_orm(primary_key, auto_increment = false)]

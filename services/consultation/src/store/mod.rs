@@ -18,13 +18,14 @@ mod supervision;
 mod topics;
 
 use std::sync::Arc;
+pub use xieshang_platform::page::Page;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use uuid::Uuid;
 use xieshang_platform::audit::{Actor, AuditRecord};
 use xieshang_platform::auth::TenantContext;
-use xieshang_platform::db::{Db, Scope, Tx};
+use xieshang_platform::db::{Db, Tx};
 use xieshang_platform::events::EventOrigin;
 use xieshang_platform::ids::{CommitteeId, UserId};
 use xieshang_proto::common::v1::Role;
@@ -36,12 +37,6 @@ pub use topics::{NewTopic, PublicTopic, TopicFilter};
 use crate::entity::{committee, member};
 use crate::error::{ConsultationError, Result};
 use crate::limiter::RateLimiter;
-
-/// One page of results and the token for the next.
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_page_token: String,
-}
 
 #[derive(Clone)]
 pub struct Store {
@@ -57,13 +52,8 @@ impl Store {
 
     /// Opens a transaction in the caller's scope.
     async fn begin(&self, ctx: &TenantContext) -> Result<Tx> {
-        Ok(self.db.begin(scope_of(ctx)).await?)
+        Ok(self.db.begin(ctx.scope()).await?)
     }
-}
-
-/// Operators act platform-wide; everyone else inside their own committee.
-pub fn scope_of(ctx: &TenantContext) -> Scope {
-    if ctx.is_operator() { Scope::System } else { ctx.own_scope() }
 }
 
 /// The caller's committee: consultation is kept by each committee for itself.

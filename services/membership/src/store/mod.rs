@@ -23,8 +23,9 @@ use serde_json::Value;
 use uuid::Uuid;
 use xieshang_platform::audit::{Actor, AuditRecord};
 use xieshang_platform::auth::TenantContext;
-use xieshang_platform::db::{Db, Scope, Tx};
+use xieshang_platform::db::{Db, Tx};
 use xieshang_platform::ids::{CommitteeId, UserId};
+pub use xieshang_platform::page::Page;
 use xieshang_proto::common::v1::Role;
 
 pub use members::{MemberFilter, MemberPatch};
@@ -35,12 +36,6 @@ pub(crate) use records::{AutomaticEntry, insert_automatic_entry};
 use crate::crypto::Pii;
 use crate::entity::user_role;
 use crate::error::{MembershipError, Result};
-
-/// One page of results and the token for the next.
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_page_token: String,
-}
 
 #[derive(Clone)]
 pub struct Store {
@@ -60,13 +55,8 @@ impl Store {
 
     /// Opens a transaction in the caller's scope.
     async fn begin(&self, ctx: &TenantContext) -> Result<Tx> {
-        Ok(self.db.begin(scope_of(ctx)).await?)
+        Ok(self.db.begin(ctx.scope()).await?)
     }
-}
-
-/// Operators act platform-wide; everyone else inside their own committee.
-pub fn scope_of(ctx: &TenantContext) -> Scope {
-    if ctx.is_operator() { Scope::System } else { ctx.own_scope() }
 }
 
 /// The caller's committee: membership is kept by each committee for itself.

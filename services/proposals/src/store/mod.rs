@@ -13,12 +13,13 @@ mod settings;
 mod statistics;
 
 use std::collections::HashMap;
+pub use xieshang_platform::page::Page;
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 use xieshang_platform::audit::{Actor, AuditRecord};
 use xieshang_platform::auth::TenantContext;
-use xieshang_platform::db::{Db, Scope, Tx};
+use xieshang_platform::db::{Db, Tx};
 use xieshang_platform::events::EventOrigin;
 use xieshang_platform::ids::{CommitteeId, UserId};
 use xieshang_proto::common::v1::Role;
@@ -38,12 +39,6 @@ use crate::domain::{
 };
 use crate::entity::{co_signer, committee, proposal, unit, user_role};
 use crate::error::{ProposalsError, Result};
-
-/// One page of results and the token for the next.
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_page_token: String,
-}
 
 /// Filters of [`Store::list_proposals`]; `None` means any.
 #[derive(Clone, Debug, Default)]
@@ -69,7 +64,7 @@ impl Store {
 
     /// Opens a transaction in the caller's scope.
     async fn begin(&self, ctx: &TenantContext) -> Result<Tx> {
-        Ok(self.db.begin(scope_of(ctx)).await?)
+        Ok(self.db.begin(ctx.scope()).await?)
     }
 
     /// A proposal the caller may see.
@@ -194,11 +189,6 @@ impl Store {
             .collect();
         Ok(Page { items, next_page_token })
     }
-}
-
-/// Operators act platform-wide; everyone else inside their own committee.
-pub fn scope_of(ctx: &TenantContext) -> Scope {
-    if ctx.is_operator() { Scope::System } else { ctx.own_scope() }
 }
 
 fn own_committee(ctx: &TenantContext) -> Result<CommitteeId> {

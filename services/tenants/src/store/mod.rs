@@ -12,11 +12,12 @@ mod terms;
 mod users;
 
 use std::sync::Arc;
+pub use xieshang_platform::page::Page;
 
 use sea_orm::{ColumnTrait, EntityTrait};
 use xieshang_platform::audit::{Actor, AuditRecord};
 use xieshang_platform::auth::{Revocations, TenantContext, TokenKeys};
-use xieshang_platform::db::{Db, Scope, Tx};
+use xieshang_platform::db::{Db, Tx};
 use xieshang_platform::events::EventOrigin;
 use xieshang_platform::ids::CommitteeId;
 
@@ -26,12 +27,6 @@ pub use users::{NewUser, UserFilter};
 
 use crate::entity::committee;
 use crate::error::{Result, TenantsError};
-
-/// One page of results and the token for the next.
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_page_token: String,
-}
 
 #[derive(Clone)]
 pub struct Store {
@@ -51,13 +46,8 @@ impl Store {
 
     /// Opens a transaction in the caller's scope.
     async fn begin(&self, ctx: &TenantContext) -> Result<Tx> {
-        Ok(self.db.begin(scope_of(ctx)).await?)
+        Ok(self.db.begin(ctx.scope()).await?)
     }
-}
-
-/// Operators act platform-wide; everyone else inside their own committee.
-pub fn scope_of(ctx: &TenantContext) -> Scope {
-    if ctx.is_operator() { Scope::System } else { ctx.own_scope() }
 }
 
 /// Which committee an audit row or event of the caller's change belongs to:
