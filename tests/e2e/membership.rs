@@ -7,7 +7,6 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, Statement};
 use tonic::Code;
 use xieshang_platform::db::Scope;
-use xieshang_platform::events::EventTransport;
 use xieshang_platform::ids::CommitteeId;
 use xieshang_proto::common::v1::{Date, Role};
 use xieshang_proto::events::v1::{AttendanceRecorded, Event, event::Payload};

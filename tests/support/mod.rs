@@ -6,6 +6,8 @@
 //! `XIESHANG_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/test`).
 #![forbid(unsafe_code)]
 
+pub mod cluster;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -25,7 +27,7 @@ pub use pb::audit_service_client::AuditServiceClient;
 pub use pb::auth_service_client::AuthServiceClient;
 pub use pb::committee_service_client::CommitteeServiceClient;
 pub use pb::user_service_client::UserServiceClient;
-use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
+use xieshang_platform::events::{EventHandler, HandlerError};
 pub use xieshang_proto::consultation::v1::consultation_service_client::ConsultationServiceClient;
 use xieshang_proto::events::v1::Event;
 pub use xieshang_proto::membership::v1::membership_service_client::MembershipServiceClient;
@@ -280,20 +282,7 @@ impl TestApp {
     }
 
     pub async fn login(&self, committee_code: &str, username: &str, password: &str) -> Result<Session, Status> {
-        let response = AuthServiceClient::new(self.channel.clone())
-            .login(pb::LoginRequest {
-                committee_code: committee_code.into(),
-                username: username.into(),
-                password: password.into(),
-            })
-            .await?
-            .into_inner();
-        Ok(Session {
-            channel: self.channel.clone(),
-            access_token: response.access_token,
-            refresh_token: response.refresh_token,
-            user: response.user.unwrap_or_default(),
-        })
+        login_at(self.channel.clone(), committee_code, username, password).await
     }
 
     pub async fn operator(&self) -> Session {
@@ -304,6 +293,29 @@ impl TestApp {
     pub async fn stop(self) {
         self.running.shutdown().await.expect("clean shutdown");
     }
+}
+
+/// Signs in at the server behind `channel`.
+pub async fn login_at(
+    channel: Channel,
+    committee_code: &str,
+    username: &str,
+    password: &str,
+) -> Result<Session, Status> {
+    let response = AuthServiceClient::new(channel.clone())
+        .login(pb::LoginRequest {
+            committee_code: committee_code.into(),
+            username: username.into(),
+            password: password.into(),
+        })
+        .await?
+        .into_inner();
+    Ok(Session {
+        channel,
+        access_token: response.access_token,
+        refresh_token: response.refresh_token,
+        user: response.user.unwrap_or_default(),
+    })
 }
 
 pub fn committee(code: &str, name: &str, level: CommitteeLevel, parent_id: &str) -> pb::CreateCommitteeRequest {
@@ -332,7 +344,11 @@ pub struct Tree {
 /// 河北省 → 邢台市 → 宁晋县, 临城县; 浙江省 → 嘉兴市 → 海宁市 — each with an
 /// `admin` (password [`PASSWORD`]), created by the operator.
 pub async fn seed_tree(app: &TestApp) -> Tree {
-    let op = app.operator().await;
+    seed_tree_as(&app.operator().await).await
+}
+
+/// [`seed_tree`], by a signed-in platform operator of any server.
+pub async fn seed_tree_as(op: &Session) -> Tree {
     let mut c = op.committees();
     let mut make = async |code: &str, name: &str, level: CommitteeLevel, parent: &str| {
         c.create_committee(committee(code, name, level, parent)).await.expect(name).into_inner()
@@ -354,7 +370,7 @@ pub async fn seed_tree(app: &TestApp) -> Tree {
         (&haining, "徐海峰"),
     ];
     for (committee, name) in admins {
-        create_user(&op, &committee.id, "admin", name, &[Role::CommitteeAdmin]).await;
+        create_user(op, &committee.id, "admin", name, &[Role::CommitteeAdmin]).await;
     }
     Tree { hebei, xingtai, ningjin, lincheng, zhejiang, jiaxing, haining }
 }

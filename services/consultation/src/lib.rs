@@ -12,7 +12,6 @@
 //! - [`domain`]: plain types, state machines and rules.
 //! - [`store`]: the repository; every function takes the caller's context
 //!   (the two public operations take the client address instead).
-//! - [`limiter`]: the rate limiter of public submissions.
 //! - `grpc`: the only module that touches generated protobuf types.
 #![forbid(unsafe_code)]
 
@@ -22,7 +21,6 @@ pub mod error;
 mod grpc;
 mod grpc_quality;
 mod grpc_supervision;
-pub mod limiter;
 pub mod store;
 
 use std::sync::Arc;
@@ -36,8 +34,8 @@ use xieshang_platform::events::EventHandler;
 use xieshang_proto::consultation::v1 as pb;
 
 pub use error::ConsultationError;
-pub use limiter::{InProcessLimiter, RateLimiter};
 pub use store::Store;
+pub use xieshang_platform::limits::{InProcessLimiter, RateLimiter};
 
 /// Fully-qualified names of the gRPC services this crate serves (for health reporting).
 pub const SERVICE_NAMES: &[&str] = &[

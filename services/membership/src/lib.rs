@@ -38,6 +38,7 @@ use tonic::service::interceptor::InterceptedService;
 use xieshang_platform::auth::AuthInterceptor;
 use xieshang_platform::db::Db;
 use xieshang_platform::events::EventHandler;
+use xieshang_platform::limits::{InProcessLimiter, RateLimiter};
 use xieshang_proto::membership::v1 as pb;
 
 pub use error::MembershipError;
@@ -60,17 +61,20 @@ pub struct MembershipService {
     db: Db,
     store: Store,
     /// Counts the public's studio requests per client address (shared by every mount).
-    studio_limiter: Arc<domain::studios::InProcessLimiter>,
+    studio_limiter: Arc<dyn RateLimiter>,
 }
 
 impl MembershipService {
     /// `pii_key`: the SM4 key that encrypts personal information at rest.
+    /// With the in-process rate limiter for the public's studio requests.
     pub fn new(db: Db, pii_key: [u8; 16]) -> Self {
+        let limiter = InProcessLimiter::new(domain::studios::PUBLIC_LIMIT, domain::studios::PUBLIC_WINDOW);
+        Self::with_limiter(db, pii_key, Arc::new(limiter))
+    }
+
+    /// With another rate limiter (the shared one in distributed mode).
+    pub fn with_limiter(db: Db, pii_key: [u8; 16], studio_limiter: Arc<dyn RateLimiter>) -> Self {
         let store = Store::new(db.clone(), crypto::Pii::new(pii_key));
-        let studio_limiter = Arc::new(domain::studios::InProcessLimiter::new(
-            domain::studios::PUBLIC_LIMIT,
-            domain::studios::PUBLIC_WINDOW,
-        ));
         Self { db, store, studio_limiter }
     }
 

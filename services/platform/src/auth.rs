@@ -216,14 +216,37 @@ impl TokenKeys {
 pub struct Revocations {
     /// Session id → Unix time after which no token of it can be valid anyway.
     inner: Arc<RwLock<HashMap<Uuid, i64>>>,
+    /// Where revocations made in this process are announced to the other
+    /// processes (distributed mode; see [`crate::redis_state`]).
+    announce: Arc<RwLock<Option<tokio::sync::mpsc::UnboundedSender<(Uuid, i64)>>>>,
 }
 
 impl Revocations {
+    /// Revokes a session here and announces it to the other processes.
     pub fn revoke(&self, session_id: Uuid, until: DateTime<Utc>) {
+        self.insert(session_id, until.timestamp());
+        if let Some(announce) = &*self.announce.read().unwrap_or_else(|e| e.into_inner()) {
+            let _ = announce.send((session_id, until.timestamp()));
+        }
+    }
+
+    /// Records a revocation another process announced (not announced again).
+    pub fn apply_announced(&self, session_id: Uuid, until_unix: i64) {
+        self.insert(session_id, until_unix);
+    }
+
+    /// From now on, every [`Revocations::revoke`] is also sent to the returned receiver.
+    pub fn announcements(&self) -> tokio::sync::mpsc::UnboundedReceiver<(Uuid, i64)> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        *self.announce.write().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        rx
+    }
+
+    fn insert(&self, session_id: Uuid, until_unix: i64) {
         let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
         let now = Utc::now().timestamp();
         map.retain(|_, exp| *exp > now);
-        map.insert(session_id, until.timestamp());
+        map.insert(session_id, until_unix);
     }
 
     pub fn is_revoked(&self, session_id: &Uuid) -> bool {

@@ -25,7 +25,9 @@ pub const ALL_SERVICES: &[&str] = &["tenants", "membership", "proposals", "consu
 pub struct Config {
     /// Address the gRPC server listens on.
     pub listen: SocketAddr,
-    /// Services this process runs; empty means all of them.
+    /// Services this process runs; empty means all of them. A list, or one
+    /// comma-separated string (`XIESHANG__SERVICES=proposals,analytics`).
+    #[serde(deserialize_with = "services_list")]
     pub services: Vec<String>,
     /// Directory for the embedded SQLite database and the generated signing key.
     pub data_dir: PathBuf,
@@ -34,6 +36,35 @@ pub struct Config {
     pub bootstrap: BootstrapConfig,
     pub pii: PiiConfig,
     pub log: LogConfig,
+    pub redis: RedisConfig,
+    pub metrics: MetricsConfig,
+    /// Where the other services listen, by service name, e.g.
+    /// `peers.tenants = "http://xieshang-tenants:50051"`
+    /// (`XIESHANG__PEERS__TENANTS`). A service this process runs itself, or
+    /// one without an entry, is reached on this process's own listener.
+    pub peers: std::collections::BTreeMap<String, String>,
+}
+
+/// Distributed mode: events on Redis Streams, and the shared state every
+/// replica must agree on (revoked sessions, public rate limits).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://host:6379/0`. Unset means the embedded default: the
+    /// in-process bus and in-process state (one process only).
+    pub url: Option<SecretString>,
+    /// Key prefix of everything this installation keeps in Redis, so that two
+    /// installations (or test runs) can share one Redis.
+    pub prefix: String,
+}
+
+/// The Prometheus scrape endpoint.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address serving `GET /metrics` in the Prometheus text format; unset
+    /// means no endpoint (OTLP export works independently).
+    pub listen: Option<SocketAddr>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -113,8 +144,43 @@ impl Default for Config {
             bootstrap: BootstrapConfig::default(),
             pii: PiiConfig::default(),
             log: LogConfig::default(),
+            redis: RedisConfig::default(),
+            metrics: MetricsConfig::default(),
+            peers: Default::default(),
         }
     }
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self { url: None, prefix: "xieshang".to_owned() }
+    }
+}
+
+impl RedisConfig {
+    /// The stream carrying domain events.
+    pub fn event_stream(&self) -> String {
+        format!("{}:events", self.prefix)
+    }
+
+    /// The URL with any password replaced, for logs.
+    pub fn redacted_url(&self) -> Option<String> {
+        self.url.as_ref().map(|url| redact(url.expose_secret()))
+    }
+}
+
+fn services_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let names = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(text) => text.split(',').map(str::to_owned).collect(),
+        OneOrMany::Many(names) => names,
+    };
+    Ok(names.into_iter().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).collect())
 }
 
 impl Default for DatabaseConfig {
@@ -180,6 +246,19 @@ impl Config {
                 )));
             }
         }
+        // Environment keys arrive lower-cased already; normalise file keys too.
+        self.peers = std::mem::take(&mut self.peers).into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        for (name, url) in &self.peers {
+            if !ALL_SERVICES.contains(&name.as_str()) {
+                return Err(PlatformError::Config(format!(
+                    "peers.{name}: unknown service; known services: {}",
+                    ALL_SERVICES.join(", ")
+                )));
+            }
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(PlatformError::Config(format!("peers.{name}: {url:?} must be an http:// or https:// URL")));
+            }
+        }
         if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_secs == 0 {
             return Err(PlatformError::Config("auth token lifetimes must be positive".into()));
         }
@@ -235,10 +314,29 @@ mod tests {
     }
 
     #[test]
+    fn services_may_be_one_comma_separated_string() {
+        let config = Config::load(None, &[("services", Value::from("proposals, analytics"))]).unwrap();
+        assert_eq!(config.services, ["proposals", "analytics"]);
+        assert!(config.runs("analytics") && !config.runs("tenants"));
+        assert!(Config::load(None, &[("services", Value::from("proposals,tally"))]).is_err());
+    }
+
+    #[test]
+    fn peers_name_known_services_by_url() {
+        let config = Config::load(None, &[("peers.tenants", Value::from("http://xieshang-tenants:50051"))]).unwrap();
+        assert_eq!(config.peers["tenants"], "http://xieshang-tenants:50051");
+        assert!(Config::load(None, &[("peers.tally", Value::from("http://x:1"))]).is_err());
+        assert!(Config::load(None, &[("peers.tenants", Value::from("xieshang-tenants:50051"))]).is_err());
+    }
+
+    #[test]
     fn secrets_do_not_appear_in_debug_output() {
         let config =
             Config::load(None, &[("database.url", Value::from("postgres://app:hunter2@db/xieshang"))]).unwrap();
+        let config =
+            Config { redis: RedisConfig { url: Some("redis://:s3cret@cache:6379".into()), ..config.redis }, ..config };
         let dump = format!("{config:?}");
+        assert!(!dump.contains("s3cret"), "{dump}");
         assert!(!dump.contains("hunter2"), "{dump}");
         assert_eq!(config.database.redacted_url(), "postgres://app:***@db/xieshang");
     }

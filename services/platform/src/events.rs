@@ -64,8 +64,7 @@ impl EventTransport for InProcessBus {
     async fn publish(&self, event: &Event) -> Result<(), PlatformError> {
         let handlers: Vec<_> = self.handlers.read().unwrap_or_else(|e| e.into_inner()).clone();
         for handler in handlers {
-            handler
-                .handle(event)
+            apply(handler.as_ref(), event)
                 .await
                 .map_err(|e| PlatformError::Bus(format!("handler {} failed on {}: {e}", handler.name(), event.id)))?;
         }
@@ -75,6 +74,25 @@ impl EventTransport for InProcessBus {
     fn subscribe(&self, handler: Arc<dyn EventHandler>) {
         self.handlers.write().unwrap_or_else(|e| e.into_inner()).push(handler);
     }
+}
+
+/// Runs `handler` on `event` inside a span that continues the trace of the
+/// request that caused the event (its `trace_context`), so that one trace
+/// shows the request in one service and its effects in the others — across
+/// processes when the transport is Redis.
+pub async fn apply(handler: &dyn EventHandler, event: &Event) -> Result<(), HandlerError> {
+    use tracing::Instrument as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let kind = event.payload.as_ref().map(event_type).unwrap_or_default();
+    let span = tracing::info_span!(
+        "event",
+        otel.name = %format!("{} {kind}", handler.name()),
+        otel.kind = "consumer",
+        event.id = %event.id,
+        event.handler = handler.name(),
+    );
+    let _ = span.set_parent(crate::telemetry::extract_trace_context(&event.trace_context));
+    handler.handle(event).instrument(span).await
 }
 
 /// Name of a payload variant, e.g. "CommitteeCreated", for the outbox row.

@@ -8,7 +8,11 @@
 //! - [`events`]: the transactional outbox, the event bus and its relay.
 //! - [`status`]: the building blocks every service's error → `tonic::Status` mapping uses.
 //! - [`page`]: page tokens and page sizes.
+//! - [`limits`]: rate limits of the public endpoints.
+//! - [`metrics`]: the Prometheus scrape endpoint.
 //! - [`redis_bus`]: the Redis Streams event transport (distributed mode).
+//! - [`redis_state`]: state every replica shares in distributed mode (revoked
+//!   sessions, rate-limit counters).
 #![forbid(unsafe_code)]
 
 /// Declares a sea-orm entity without relations: `entity!(name, "table", { fields })`
@@ -37,8 +41,11 @@ pub mod config;
 pub mod db;
 pub mod events;
 pub mod ids;
+pub mod limits;
+pub mod metrics;
 pub mod page;
 pub mod redis_bus;
+pub mod redis_state;
 pub mod status;
 pub mod telemetry;
 pub mod time;

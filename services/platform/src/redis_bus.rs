@@ -426,7 +426,7 @@ impl Consumer {
                     continue;
                 }
             };
-            match self.handler.handle(&event).await {
+            match crate::events::apply(self.handler.as_ref(), &event).await {
                 Ok(()) => self.inner.ack(&self.group, &entry.id).await?,
                 Err(err) => {
                     tracing::warn!(

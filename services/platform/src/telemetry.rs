@@ -8,7 +8,8 @@
 //!   after its method, carrying `committee` and `user` (filled in by the auth
 //!   interceptor), continuing the caller's W3C trace context; and three
 //!   instruments: `rpc.server.requests`, `rpc.server.errors` and
-//!   `rpc.server.duration` (seconds), by method and gRPC status code.
+//!   `rpc.server.duration` (seconds), by method and gRPC status code — also
+//!   kept for the Prometheus endpoint ([`crate::metrics`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -104,6 +105,21 @@ pub fn current_trace_context() -> std::collections::HashMap<String, String> {
     let cx = tracing::Span::current().context();
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut Map(&mut map)));
     map
+}
+
+/// The OpenTelemetry context carried by an event's (or any) W3C trace-context map.
+pub fn extract_trace_context(map: &std::collections::HashMap<String, String>) -> opentelemetry::Context {
+    struct Map<'a>(&'a std::collections::HashMap<String, String>);
+    impl Extractor for Map<'_> {
+        fn get(&self, key: &str) -> Option<&str> {
+            self.0.get(key).map(String::as_str)
+        }
+
+        fn keys(&self) -> Vec<&str> {
+            self.0.keys().map(String::as_str).collect()
+        }
+    }
+    opentelemetry::global::get_text_map_propagator(|p| p.extract(&Map(map)))
 }
 
 struct Headers<'a>(&'a http::HeaderMap);
@@ -223,6 +239,7 @@ where
                     Err(_) => tonic::Code::Unknown as i32,
                 };
                 tracing::Span::current().record("rpc.grpc.status_code", code);
+                crate::metrics::record_rpc(&method, code, start.elapsed());
                 let attributes =
                     [KeyValue::new("rpc.method", method), KeyValue::new("rpc.grpc.status_code", i64::from(code))];
                 instruments.requests.add(1, &attributes);

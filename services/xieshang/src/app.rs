@@ -1,5 +1,19 @@
-//! Assembling and running the server: one process, every configured service
-//! on one port, plus health checking, reflection and gRPC-Web.
+//! Assembling and running the server: every configured service on one port,
+//! plus health checking, reflection and gRPC-Web.
+//!
+//! The services themselves cannot tell how they run: each receives a database
+//! handle, an event transport to subscribe its handlers to, and a rate limiter
+//! where it has a public endpoint. Which ones is decided here, from the
+//! configuration alone:
+//!
+//! - embedded default (no `redis.url`): [`InProcessBus`], in-process rate
+//!   limits and revocations — one process only;
+//! - distributed (`redis.url` set): [`RedisBus`] on Redis Streams (each
+//!   handler a consumer group, this process one consumer), rate limits and
+//!   revocations shared through Redis ([`xieshang_platform::redis_state`]).
+//!   Health then reports `xieshang.redis` as NOT_SERVING while Redis is
+//!   unreachable; everything not needing it keeps serving, and events wait
+//!   in the outbox until it returns.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -18,8 +32,14 @@ use xieshang_platform::auth::{AuthInterceptor, Revocations, TokenKeys};
 use xieshang_platform::config::Config;
 use xieshang_platform::db::Db;
 use xieshang_platform::events::{EventTransport, InProcessBus, OutboxRelay};
+use xieshang_platform::limits::{InProcessLimiter, RateLimiter};
+use xieshang_platform::redis_bus::{RedisBus, RedisBusOptions, StartFrom};
+use xieshang_platform::redis_state::{RedisLimiter, RedisState, spawn_revocation_sync};
 use xieshang_platform::telemetry::RpcLayer;
 use xieshang_tenants::TenantsService;
+
+/// The health-check service name that reports Redis reachability.
+pub const REDIS_HEALTH: &str = "xieshang.redis";
 
 /// How often overdue proposals are looked for (reminders are per day).
 const DEADLINE_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -28,7 +48,10 @@ const DEADLINE_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs
 pub struct Running {
     pub addr: SocketAddr,
     pub db: Db,
-    pub bus: Arc<InProcessBus>,
+    /// The event transport the services' handlers are subscribed to.
+    pub bus: Arc<dyn EventTransport>,
+    /// The Prometheus endpoint's address, when `metrics.listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub tenants: TenantsService,
     /// Each service, when this process runs it.
     pub proposals: Option<xieshang_proposals::ProposalsService>,
@@ -82,7 +105,6 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let revocations = Revocations::default();
     let auth = AuthInterceptor::new(keys.clone(), revocations.clone());
 
-    let bus = Arc::new(InProcessBus::new());
     let (shutdown, mut shutdown_rx) = watch::channel(false);
     let mut workers = Vec::new();
     let tenants = TenantsService::new(db.clone(), keys.clone(), revocations.clone());
@@ -90,8 +112,38 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let (health, health_service) = tonic_health::server::health_reporter();
     let mut bootstrap = None;
 
+    let distributed = match &config.redis.url {
+        None => None,
+        Some(url) => {
+            let url = url.expose_secret();
+            let redacted = config.redis.redacted_url().unwrap_or_default();
+            let state = RedisState::connect(url, &config.redis.prefix)
+                .await
+                .with_context(|| format!("cannot reach Redis at {redacted}"))?;
+            // Groups created now replay what the stream holds: a service
+            // started after others published must still see their events
+            // (handlers apply each event once).
+            let options = RedisBusOptions { start_from: StartFrom::Beginning, ..RedisBusOptions::default() };
+            let bus = RedisBus::connect_with(url, &config.redis.event_stream(), options)
+                .await
+                .with_context(|| format!("cannot reach Redis at {redacted}"))?;
+            Some((state, Arc::new(bus)))
+        }
+    };
+    let bus: Arc<dyn EventTransport> = match &distributed {
+        Some((_, redis_bus)) => redis_bus.clone(),
+        None => Arc::new(InProcessBus::new()),
+    };
+    let limiter = |name: &str, limit: usize, window: std::time::Duration| -> Arc<dyn RateLimiter> {
+        match &distributed {
+            Some((state, _)) => Arc::new(RedisLimiter::new(state.clone(), name, limit, window)),
+            None => Arc::new(InProcessLimiter::new(limit, window)),
+        }
+    };
+
+    // Every process checks tokens, so every process needs the revoked sessions.
+    tenants.store().load_revocations().await.context("loading revoked sessions")?;
     if config.runs("tenants") {
-        tenants.store().load_revocations().await.context("loading revoked sessions")?;
         bootstrap = tenants
             .store()
             .bootstrap_operator(
@@ -107,7 +159,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     }
     let mut membership_service = None;
     if config.runs("membership") {
-        let membership = xieshang_membership::MembershipService::new(db.clone(), pii_key(config)?);
+        let studio_limiter = limiter(
+            "studio-requests",
+            xieshang_membership::domain::studios::PUBLIC_LIMIT,
+            xieshang_membership::domain::studios::PUBLIC_WINDOW,
+        );
+        let membership =
+            xieshang_membership::MembershipService::with_limiter(db.clone(), pii_key(config)?, studio_limiter);
         membership.add_to(&mut routes, auth.clone());
         for handler in membership.event_handlers() {
             bus.subscribe(handler);
@@ -135,7 +193,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     }
     let mut consultation_service = None;
     if config.runs("consultation") {
-        let consultation = xieshang_consultation::ConsultationService::new(db.clone());
+        let topic_limiter =
+            limiter("public-topics", xieshang_consultation::PUBLIC_SUBMISSIONS, xieshang_consultation::PUBLIC_WINDOW);
+        let consultation = xieshang_consultation::ConsultationService::with_limiter(db.clone(), topic_limiter);
         consultation.add_to(&mut routes, auth.clone());
         for handler in consultation.event_handlers() {
             bus.subscribe(handler);
@@ -159,6 +219,35 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     }
     health.set_service_status("", ServingStatus::Serving).await;
 
+    if let Some((state, redis_bus)) = &distributed {
+        // Handlers are all subscribed by now; each becomes a consumer group.
+        let consumer = consumer_name(config, addr);
+        workers.extend(redis_bus.start(&consumer, shutdown_rx.clone()).await);
+        let store = tenants.store().clone();
+        let reload: xieshang_platform::redis_state::Reload = Arc::new(move || {
+            let store = store.clone();
+            Box::pin(async move { store.load_revocations().await.map_err(|e| e.to_string()) })
+        });
+        workers.push(spawn_revocation_sync(state.clone(), revocations.clone(), reload, shutdown_rx.clone()));
+        workers.push(tokio::spawn(report_redis_health(
+            health.clone(),
+            state.clone(),
+            redis_bus.clone(),
+            shutdown_rx.clone(),
+        )));
+        tracing::info!(redis = %config.redis.redacted_url().unwrap_or_default(), consumer, "events on Redis Streams");
+    }
+    let metrics_addr = match config.metrics.listen {
+        Some(listen) => {
+            let (bound, task) = xieshang_platform::metrics::spawn(listen, shutdown_rx.clone())
+                .await
+                .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+            workers.push(task);
+            Some(bound)
+        }
+        None => None,
+    };
+
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(xieshang_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -169,14 +258,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .build_v1alpha()?;
     routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
 
-    workers.push(tokio::spawn(
-        OutboxRelay::new(db.clone(), bus.clone() as Arc<dyn EventTransport>).run(shutdown_rx.clone()),
-    ));
+    workers.push(tokio::spawn(OutboxRelay::new(db.clone(), bus.clone()).run(shutdown_rx.clone())));
+    // RPCs of services this process does not run go to their peers.
+    let forwarder = crate::forward::Forwarder::new(config)?;
+    let routes = routes.routes().into_axum_router().fallback_service(forwarder);
     let router = Server::builder()
         .accept_http1(true)
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(RpcLayer::new())
-        .add_routes(routes.routes());
+        .add_routes(tonic::service::Routes::from(routes));
     let server = tokio::spawn(async move {
         router
             .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
@@ -189,6 +279,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         addr,
         db,
         bus,
+        metrics_addr,
         tenants,
         proposals: proposals_service,
         membership: membership_service,
@@ -199,6 +290,56 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         server,
         workers,
     })
+}
+
+/// This process's consumer name in every group: stable across restarts of the
+/// same pod (its hostname) and listener, so that a restarted process resumes
+/// its own pending entries at once instead of waiting for the reclaim.
+fn consumer_name(config: &Config, addr: SocketAddr) -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "xieshang".to_owned());
+    let services = if config.services.is_empty() { "all".to_owned() } else { config.services.join("+") };
+    format!("{host}:{}:{services}", addr.port())
+}
+
+/// Keeps `xieshang.redis` in the health report (and the `xieshang_redis_up`
+/// gauge) in step with whether the last Redis operations succeeded.
+async fn report_redis_health(
+    health: tonic_health::server::HealthReporter,
+    state: RedisState,
+    bus: Arc<RedisBus>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let gauge = (state.clone(), bus.clone());
+    xieshang_platform::metrics::register_gauge(
+        "xieshang_redis_up",
+        "1 when the last Redis operations (events, shared state) succeeded.",
+        move || f64::from(u8::from(gauge.0.health() && gauge.1.health())),
+    );
+    let mut last = None;
+    loop {
+        let up = state.health() && bus.health();
+        if last != Some(up) {
+            let status = if up { ServingStatus::Serving } else { ServingStatus::NotServing };
+            health.set_service_status(REDIS_HEALTH, status).await;
+            if last.is_some() {
+                if up {
+                    tracing::info!("Redis is reachable again");
+                } else {
+                    tracing::warn!("Redis is unreachable: events wait in the outbox");
+                }
+            }
+            last = Some(up);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 /// The access-token key: configured, or for the embedded default generated

@@ -3,6 +3,7 @@
 //!
 //! - [`app`]: assembling and running the server.
 //! - [`cli`]: command-line parsing.
+//! - [`forward`]: forwarding RPCs of services this process does not run to their peers.
 //! - [`run`]: what each command does.
 //! - [`client`]: the gRPC client commands (`login`, `committees`, `users`, `demo`).
 #![forbid(unsafe_code)]
@@ -10,4 +11,5 @@
 pub mod app;
 pub mod cli;
 pub mod client;
+pub mod forward;
 pub mod run;

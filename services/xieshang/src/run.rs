@@ -50,7 +50,13 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let _telemetry = xieshang_platform::telemetry::init(&config.log, "xieshang")?;
+    // Traces name the service(s) this process runs, so that a trace across
+    // processes shows which one did what.
+    let service_name = match config.services.as_slice() {
+        [] => "xieshang".to_owned(),
+        names => format!("xieshang-{}", names.join("+")),
+    };
+    let _telemetry = xieshang_platform::telemetry::init(&config.log, &service_name)?;
     let mut running = crate::app::start(&config).await?;
     if let Some((username, password)) = &running.bootstrap {
         // Printed, never logged: stdout of the first start is the only place it appears.

@@ -36,7 +36,7 @@ pub use topics::{NewTopic, PublicTopic, TopicFilter};
 
 use crate::entity::{committee, member};
 use crate::error::{ConsultationError, Result};
-use crate::limiter::RateLimiter;
+use xieshang_platform::limits::RateLimiter;
 
 #[derive(Clone)]
 pub struct Store {

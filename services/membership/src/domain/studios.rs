@@ -2,9 +2,7 @@
 //! for the public's requests, and the in-process rate limiter of the public
 //! endpoint — pure rules, unit-tested.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
@@ -118,37 +116,6 @@ pub fn tracking_code_committee(code: &str) -> Option<&str> {
     ok.then_some(division)
 }
 
-/// A sliding-window limiter in this process's memory (the pattern of the
-/// consultation service's public endpoint).
-pub struct InProcessLimiter {
-    limit: usize,
-    window: Duration,
-    attempts: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-impl InProcessLimiter {
-    pub fn new(limit: usize, window: Duration) -> Self {
-        Self { limit, window, attempts: Mutex::new(HashMap::new()) }
-    }
-
-    /// Records an attempt under `key`; `false` when the key is over its limit
-    /// (the refused attempt is not counted).
-    pub fn try_acquire(&self, key: &str) -> bool {
-        let now = Instant::now();
-        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        attempts.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < self.window));
-        let times = attempts.entry(key.to_owned()).or_default();
-        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
-            times.pop_front();
-        }
-        if times.len() >= self.limit {
-            return false;
-        }
-        times.push_back(now);
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,14 +126,5 @@ mod tests {
         assert_eq!(tracking_code_committee(&code), Some("330481"));
         assert_eq!(tracking_code_committee("330481-XYZ"), None);
         assert_eq!(tracking_code_committee("33048-0123456789AB"), None);
-    }
-
-    #[test]
-    fn limiter_refuses_beyond_the_limit_per_key() {
-        let limiter = InProcessLimiter::new(2, Duration::from_secs(600));
-        assert!(limiter.try_acquire("a"));
-        assert!(limiter.try_acquire("a"));
-        assert!(!limiter.try_acquire("a"));
-        assert!(limiter.try_acquire("b"));
     }
 }

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 use xieshang_platform::auth::{authenticated, rpc_method};
+use xieshang_platform::limits::RateLimiter;
 use xieshang_platform::status::invalid_argument;
 use xieshang_platform::time::{date_from_proto, date_to_proto, timestamp};
 use xieshang_proto::membership::v1 as pb;
 
 use super::{Reply, enum_value, id, optional_id, required};
 use crate::domain::studios::{
-    DraftKind, InProcessLimiter, MAX_CONTENT, NewStudio, PublicRequest, Rating, RequestKind, Studio, StudioRequest,
+    DraftKind, MAX_CONTENT, NewStudio, PublicRequest, Rating, RequestKind, Studio, StudioRequest,
 };
 use crate::domain::{phone, text};
 use crate::store::Store;
@@ -86,7 +87,7 @@ fn mobile(field: &'static str, s: &str) -> Result<String, Status> {
 /// `xieshang.membership.v1.StudioService`.
 pub struct StudioApi {
     pub store: Store,
-    pub limiter: Arc<InProcessLimiter>,
+    pub limiter: Arc<dyn RateLimiter>,
 }
 
 #[tonic::async_trait]
@@ -152,7 +153,7 @@ impl pb::studio_service_server::StudioService for StudioApi {
             contact_name: text("contact.name", &contact.name, 40, true)?,
             contact_phone: mobile("contact.phone", &contact.phone)?,
         };
-        let tracking_code = self.store.submit_studio_request(&self.limiter, client, method, public).await?;
+        let tracking_code = self.store.submit_studio_request(self.limiter.as_ref(), client, method, public).await?;
         Ok(Response::new(pb::SubmitStudioRequestResponse { tracking_code }))
     }
 

@@ -18,12 +18,13 @@ use xieshang_platform::audit::{Actor, AuditRecord};
 use xieshang_platform::auth::TenantContext;
 use xieshang_platform::db::{Scope, Tx};
 use xieshang_platform::ids::{CommitteeId, UserId};
+use xieshang_platform::limits::RateLimiter;
 
 use super::reference::check_reference;
 use super::{Store, audit, is_office, office, own_committee};
 use crate::domain::studios::{
-    DraftKind, InProcessLimiter, NewStudio, PublicRequest, Rating, RequestKind, RequestState, Studio, StudioRequest,
-    tracking_code, tracking_code_committee,
+    DraftKind, NewStudio, PublicRequest, Rating, RequestKind, RequestState, Studio, StudioRequest, tracking_code,
+    tracking_code_committee,
 };
 use crate::domain::{ReferenceKind, mask_phone};
 use crate::entity::{committee, member, studio, studio_member, studio_rating, studio_request};
@@ -270,13 +271,13 @@ impl Store {
     /// committee. Returns the tracking code. `method` is the RPC path for the audit log.
     pub async fn submit_studio_request(
         &self,
-        limiter: &InProcessLimiter,
+        limiter: &dyn RateLimiter,
         client: Option<IpAddr>,
         method: String,
         p: PublicRequest,
     ) -> Result<String> {
         let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        if !limiter.try_acquire(&format!("studio-request|{client}|{}", p.committee_code)) {
+        if !limiter.try_acquire(&format!("studio-request|{client}|{}", p.committee_code)).await {
             return Err(MembershipError::RateLimited(
                 "too many studio requests from your address to this committee; try again in 10 minutes".into(),
             ));

@@ -286,7 +286,7 @@ impl Store {
         let n = rows.len();
         for row in rows {
             if let Some(at) = row.revoked_at {
-                self.revocations.revoke(row.id, at + self.keys.access_ttl);
+                self.revocations.apply_announced(row.id, (at + self.keys.access_ttl).timestamp());
             }
         }
         Ok(n)

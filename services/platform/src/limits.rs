@@ -1,7 +1,10 @@
-//! Rate limiting of public (sign-in-free) submissions.
+//! Rate limiting of public (sign-in-free) endpoints: the consultation
+//! service's public topics, the member studios' public requests.
 //!
 //! [`RateLimiter`] is the seam: the embedded default counts in process
-//! ([`InProcessLimiter`]); distributed mode plugs in a shared (Redis) one.
+//! ([`InProcessLimiter`]); distributed mode plugs in the shared
+//! [`RedisLimiter`](crate::redis_state::RedisLimiter), so that a client gets
+//! the same allowance however many replicas it reaches.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -27,6 +30,11 @@ pub struct InProcessLimiter {
 impl InProcessLimiter {
     pub fn new(limit: usize, window: Duration) -> Self {
         Self { limit, window, attempts: Mutex::new(HashMap::new()) }
+    }
+
+    /// The allowance: attempts per window.
+    pub fn limit(&self) -> (usize, Duration) {
+        (self.limit, self.window)
     }
 }
 
