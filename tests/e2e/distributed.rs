@@ -188,6 +188,33 @@ async fn a_county_proposal_reaches_other_processes_and_a_killed_consumer_applies
     })
     .await;
 
+    // The committee cache every process shares: the filing cached 宁晋县's
+    // entry in Redis; renaming it in the tenants process drops the entry at
+    // once, and the next filing caches the new name.
+    let key = format!("{}:committee:{}", cluster.redis_prefix, n.tree.ningjin.id);
+    let cached = async || -> Option<String> {
+        let client = redis::Client::open(redis_url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("GET").arg(&key).query_async::<Option<String>>(&mut conn).await.unwrap()
+    };
+    assert!(cached().await.is_some_and(|json| json.contains("宁晋县政协")), "the filing cached the committee");
+    let operator = cluster.login("", "operator", OPERATOR_PASSWORD).await;
+    operator
+        .committees()
+        .update_committee(pb::UpdateCommitteeRequest {
+            committee: Some(pb::Committee {
+                id: n.tree.ningjin.id.clone(),
+                name: "宁晋县政协委员会".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["name".into()] }),
+        })
+        .await
+        .unwrap();
+    assert_eq!(cached().await, None, "the change invalidated the cached committee");
+    file_proposal(&cluster, &n, "关于完善宁晋县农村供水保障的建议".into()).await;
+    assert!(cached().await.is_some_and(|json| json.contains("宁晋县政协委员会")), "cached again, renamed");
+
     // A burst of filings; the analytics process is SIGKILLed in the middle of it.
     const BURST: usize = 24;
     for i in 0..BURST {
@@ -198,7 +225,7 @@ async fn a_county_proposal_reaches_other_processes_and_a_killed_consumer_applies
     }
     cluster.process("analytics").restart().await;
 
-    let total = (BURST + 1) as i64;
+    let total = (BURST + 2) as i64;
     wait_for("every filing in the record and the provincial figure", Duration::from_secs(60), async || {
         record_entries(&cluster, &n).await == Some(total as usize)
             && provincial_filed(&cluster, &n).await == Some(total)

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use xieshang_platform::auth::Revocations;
+use xieshang_platform::directory::{CommitteeCache, CommitteeEntry};
+use xieshang_platform::ids::CommitteeId;
 use xieshang_platform::limits::RateLimiter;
-use xieshang_platform::redis_state::{RedisLimiter, RedisState, Reload, spawn_revocation_sync};
+use xieshang_platform::redis_state::{RedisCommitteeCache, RedisLimiter, RedisState, Reload, spawn_revocation_sync};
 use xieshang_tests::cluster::{RedisProxy, redis_url};
 use xieshang_tests::eventually;
 
@@ -93,4 +95,33 @@ async fn a_revocation_in_one_process_reaches_the_others_and_each_resubscription_
     tokio::time::sleep(Duration::from_millis(300)).await;
     proxy.restore().await;
     eventually("a reload after resubscribing", async || reloads.load(Ordering::SeqCst) > before).await;
+}
+
+#[tokio::test]
+async fn the_committee_cache_is_shared_invalidated_and_a_miss_without_redis() {
+    let prefix = prefix();
+    let ttl = Duration::from_secs(600);
+    let one = RedisCommitteeCache::new(RedisState::connect(&redis_url(), &prefix).await.unwrap(), ttl);
+    let proxy = RedisProxy::start().await;
+    let two = RedisCommitteeCache::new(RedisState::connect(&proxy.url(), &prefix).await.unwrap(), ttl);
+    let (hebei, xingtai, id) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let ningjin = CommitteeEntry {
+        id,
+        code: "130528".into(),
+        name: "宁晋县政协".into(),
+        path: format!("/{hebei}/{xingtai}/{id}/"),
+        suspended: false,
+    };
+    one.put(&ningjin).await;
+    // Another replica reads what one cached, ancestors and all.
+    let seen = two.get(CommitteeId(id)).await.expect("cached entry");
+    assert_eq!(seen, ningjin);
+    assert_eq!(seen.ancestors(), vec![CommitteeId(xingtai), CommitteeId(hebei)]);
+    // A change anywhere drops it everywhere.
+    one.invalidate(CommitteeId(id)).await;
+    assert_eq!(two.get(CommitteeId(id)).await, None);
+    // Without Redis a read is a miss (the caller reads the database), not an error.
+    one.put(&ningjin).await;
+    proxy.cut();
+    assert_eq!(two.get(CommitteeId(id)).await, None);
 }

@@ -26,6 +26,7 @@ use xieshang_migrations::{Migrator, MigratorTrait};
 
 use crate::PlatformError;
 use crate::config::DatabaseConfig;
+use crate::directory::{CommitteeCache, InProcessCommitteeCache};
 use crate::ids::CommitteeId;
 
 /// Whose rows a transaction may see.
@@ -63,6 +64,8 @@ pub struct Db {
     conn: DatabaseConnection,
     /// Woken after a transaction that wrote to the outbox commits.
     outbox_written: Arc<Notify>,
+    /// The committee tree's hot entries (see [`crate::directory`]).
+    committees: Arc<dyn CommitteeCache>,
 }
 
 impl Db {
@@ -73,7 +76,17 @@ impl Db {
             migrate_up(config).await?;
         }
         let conn = connect_app(config).await?;
-        Ok(Self { conn, outbox_written: Arc::new(Notify::new()) })
+        Ok(Self {
+            conn,
+            outbox_written: Arc::new(Notify::new()),
+            committees: Arc::new(InProcessCommitteeCache::default()),
+        })
+    }
+
+    /// Uses `cache` for committee entries (the shared one in distributed mode).
+    pub fn with_committee_cache(mut self, cache: Arc<dyn CommitteeCache>) -> Self {
+        self.committees = cache;
+        self
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -97,7 +110,14 @@ impl Db {
                 ))
                 .await?;
         }
-        Ok(Tx { inner, scope, wrote_outbox: AtomicBool::new(false), outbox_written: self.outbox_written.clone() })
+        Ok(Tx {
+            inner,
+            scope,
+            wrote_outbox: AtomicBool::new(false),
+            outbox_written: self.outbox_written.clone(),
+            committees: self.committees.clone(),
+            changed_committees: std::sync::Mutex::new(Vec::new()),
+        })
     }
 
     pub(crate) fn outbox_signal(&self) -> Arc<Notify> {
@@ -117,6 +137,9 @@ pub struct Tx {
     scope: Scope,
     wrote_outbox: AtomicBool,
     outbox_written: Arc<Notify>,
+    committees: Arc<dyn CommitteeCache>,
+    /// Committees this transaction changed: their cache entries go on commit.
+    changed_committees: std::sync::Mutex<Vec<CommitteeId>>,
 }
 
 impl Tx {
@@ -129,7 +152,21 @@ impl Tx {
         if self.wrote_outbox.load(Ordering::Relaxed) {
             self.outbox_written.notify_one();
         }
+        let changed = std::mem::take(&mut *self.changed_committees.lock().unwrap_or_else(|e| e.into_inner()));
+        for id in changed {
+            self.committees.invalidate(id).await;
+        }
         Ok(())
+    }
+
+    /// Marks a committee as changed by this transaction: its cached entry is
+    /// dropped once the transaction commits.
+    pub fn committee_changed(&self, id: CommitteeId) {
+        self.changed_committees.lock().unwrap_or_else(|e| e.into_inner()).push(id);
+    }
+
+    pub(crate) fn committee_cache(&self) -> &dyn CommitteeCache {
+        self.committees.as_ref()
     }
 
     pub(crate) fn mark_outbox_written(&self) {

@@ -112,6 +112,14 @@ pub struct EventOrigin {
     pub actor: Option<UserId>,
 }
 
+impl EventOrigin {
+    /// An event about `committee`: the committee and its ancestors (from the
+    /// committee cache), caused by `actor`.
+    pub async fn of(tx: &Tx, committee: CommitteeId, actor: Option<UserId>) -> Result<Self, DbErr> {
+        Ok(Self { committee: Some(committee), ancestors: tx.committee_ancestors(committee).await?, actor })
+    }
+}
+
 impl Tx {
     /// Writes an event into the outbox in this transaction; the relay
     /// publishes it after commit. Returns the event id.

@@ -3,6 +3,7 @@
 //! - [`config`]: layered configuration (defaults → file → `XIESHANG__…` → flags).
 //! - [`telemetry`]: logs, OpenTelemetry traces and per-RPC metrics.
 //! - [`db`]: connections, migrations and tenant-scoped transactions ([`db::Tx`]).
+//! - [`directory`]: the committee tree's hot entries, cached, invalidated on change.
 //! - [`auth`]: access tokens, the interceptor and the [`auth::TenantContext`].
 //! - [`audit`]: the audit row every mutation writes in its transaction.
 //! - [`events`]: the transactional outbox, the event bus and its relay.
@@ -39,6 +40,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod directory;
 pub mod events;
 pub mod ids;
 pub mod limits;

@@ -1,5 +1,6 @@
 //! State every replica must share in distributed mode, kept in Redis:
-//! revoked sessions and the counters behind public rate limits. (Events travel
+//! revoked sessions, the counters behind public rate limits, and the
+//! committee cache ([`RedisCommitteeCache`]). (Events travel
 //! on Redis Streams: see [`crate::redis_bus`].)
 //!
 //! Both degrade rather than fail when Redis is unreachable, because neither is
@@ -32,6 +33,8 @@ use uuid::Uuid;
 
 use crate::PlatformError;
 use crate::auth::Revocations;
+use crate::directory::{CommitteeCache, CommitteeEntry};
+use crate::ids::CommitteeId;
 use crate::limits::{InProcessLimiter, RateLimiter};
 
 /// How often every process reloads revoked sessions from the database.
@@ -222,6 +225,55 @@ impl RateLimiter for RedisLimiter {
                 tracing::warn!(error = %err, limiter = %self.name, "Redis unavailable; rate limit falls back to this replica");
                 self.fallback.try_acquire(key).await
             }
+        }
+    }
+}
+
+/// The committee cache in Redis, one copy for every replica of every
+/// service (see [`crate::directory`]): `<prefix>:committee:<id>` holds the
+/// entry as JSON, expiring after `ttl`; the tenants service deletes it when it
+/// changes the committee. Redis errors count as misses.
+pub struct RedisCommitteeCache {
+    state: RedisState,
+    ttl: Duration,
+}
+
+impl RedisCommitteeCache {
+    pub fn new(state: RedisState, ttl: Duration) -> Self {
+        Self { state, ttl }
+    }
+
+    fn key(&self, id: CommitteeId) -> String {
+        self.state.key(&format!("committee:{id}"))
+    }
+}
+
+#[async_trait]
+impl CommitteeCache for RedisCommitteeCache {
+    async fn get(&self, id: CommitteeId) -> Option<CommitteeEntry> {
+        let result =
+            redis::cmd("GET").arg(self.key(id)).query_async::<Option<String>>(&mut self.state.conn.clone()).await;
+        self.state.record(&result);
+        serde_json::from_str(&result.ok()??).ok()
+    }
+
+    async fn put(&self, entry: &CommitteeEntry) {
+        let Ok(json) = serde_json::to_string(entry) else { return };
+        let result = redis::cmd("SET")
+            .arg(self.key(CommitteeId(entry.id)))
+            .arg(json)
+            .arg("EX")
+            .arg(self.ttl.as_secs().max(1))
+            .query_async::<()>(&mut self.state.conn.clone())
+            .await;
+        self.state.record(&result);
+    }
+
+    async fn invalidate(&self, id: CommitteeId) {
+        let result = redis::cmd("DEL").arg(self.key(id)).query_async::<i64>(&mut self.state.conn.clone()).await;
+        self.state.record(&result);
+        if let Err(err) = result {
+            tracing::warn!(committee = %id, error = %err, "cannot invalidate the cached committee; it expires on its own");
         }
     }
 }

@@ -34,12 +34,15 @@ use xieshang_platform::db::Db;
 use xieshang_platform::events::{EventTransport, InProcessBus, OutboxRelay};
 use xieshang_platform::limits::{InProcessLimiter, RateLimiter};
 use xieshang_platform::redis_bus::{RedisBus, RedisBusOptions, StartFrom};
-use xieshang_platform::redis_state::{RedisLimiter, RedisState, spawn_revocation_sync};
+use xieshang_platform::redis_state::{RedisCommitteeCache, RedisLimiter, RedisState, spawn_revocation_sync};
 use xieshang_platform::telemetry::RpcLayer;
 use xieshang_tenants::TenantsService;
 
 /// The health-check service name that reports Redis reachability.
 pub const REDIS_HEALTH: &str = "xieshang.redis";
+
+/// How long a cached committee lives in Redis at most (changes invalidate it at once).
+const COMMITTEE_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// How often overdue proposals are looked for (reminders are per day).
 const DEADLINE_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -107,7 +110,6 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
 
     let (shutdown, mut shutdown_rx) = watch::channel(false);
     let mut workers = Vec::new();
-    let tenants = TenantsService::new(db.clone(), keys.clone(), revocations.clone());
     let mut routes = RoutesBuilder::default();
     let (health, health_service) = tonic_health::server::health_reporter();
     let mut bootstrap = None;
@@ -130,6 +132,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             Some((state, Arc::new(bus)))
         }
     };
+    // Every replica reads committees through one cache; the tenants service
+    // invalidates what it changes.
+    let db = match &distributed {
+        Some((state, _)) => db.with_committee_cache(Arc::new(RedisCommitteeCache::new(state.clone(), COMMITTEE_TTL))),
+        None => db,
+    };
+    let tenants = TenantsService::new(db.clone(), keys.clone(), revocations.clone());
     let bus: Arc<dyn EventTransport> = match &distributed {
         Some((_, redis_bus)) => redis_bus.clone(),
         None => Arc::new(InProcessBus::new()),

@@ -34,7 +34,7 @@ pub use activities::ActivityFilter;
 pub use meetings::MeetingFilter;
 pub use topics::{NewTopic, PublicTopic, TopicFilter};
 
-use crate::entity::{committee, member};
+use crate::entity::member;
 use crate::error::{ConsultationError, Result};
 use xieshang_platform::limits::RateLimiter;
 
@@ -104,22 +104,7 @@ async fn audit(
 
 /// Where an event of a committee belongs: the committee and its ancestors, nearest first.
 async fn origin(tx: &Tx, actor: Option<UserId>, id: CommitteeId) -> Result<EventOrigin> {
-    let ancestors = committee::Entity::find_by_id(id.0)
-        .one(&**tx)
-        .await?
-        .map(|c| {
-            let mut ids: Vec<CommitteeId> = c
-                .path
-                .split('/')
-                .filter_map(|s| Uuid::parse_str(s).ok())
-                .map(CommitteeId)
-                .filter(|c| *c != id)
-                .collect();
-            ids.reverse();
-            ids
-        })
-        .unwrap_or_default();
-    Ok(EventOrigin { committee: Some(id), ancestors, actor })
+    Ok(EventOrigin::of(tx, id, actor).await?)
 }
 
 /// The roster entries of `committee` linked to the caller's user (usually one).

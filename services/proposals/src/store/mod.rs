@@ -37,7 +37,7 @@ pub use settings::SettingsPatch;
 use crate::domain::{
     AssignedUnit, Category, CoSignature, Conversion, Kind, Proposal, ProposalState, Rating, ReplyClass, UnitRole,
 };
-use crate::entity::{co_signer, committee, proposal, unit, user_role};
+use crate::entity::{co_signer, proposal, unit, user_role};
 use crate::error::{ProposalsError, Result};
 
 /// Filters of [`Store::list_proposals`]; `None` means any.
@@ -371,24 +371,9 @@ async fn record(
     Ok(())
 }
 
-/// Where an event of a committee belongs: the committee and its ancestors.
+/// Where an event of a committee belongs: the committee and its ancestors, nearest first.
 async fn origin(tx: &Tx, actor: Option<UserId>, id: CommitteeId) -> Result<EventOrigin> {
-    let ancestors = committee::Entity::find_by_id(id.0)
-        .one(&**tx)
-        .await?
-        .map(|c| {
-            let mut ids: Vec<CommitteeId> = c
-                .path
-                .split('/')
-                .filter_map(|s| Uuid::parse_str(s).ok())
-                .map(CommitteeId)
-                .filter(|c| *c != id)
-                .collect();
-            ids.reverse();
-            ids
-        })
-        .unwrap_or_default();
-    Ok(EventOrigin { committee: Some(id), ancestors, actor })
+    Ok(EventOrigin::of(tx, id, actor).await?)
 }
 
 /// The ids among `users` that hold `role` in `committee`.

@@ -279,6 +279,7 @@ impl Store {
             return Err(TenantsError::EtagMismatch);
         }
         let changed_fields: Vec<String> = changes.keys().cloned().collect();
+        tx.committee_changed(id);
         audit(&tx, ctx, Some(id), "committee", id, serde_json::Value::Object(changes)).await?;
         tx.emit(
             &origin(&tx, Some(ctx), Some(id)).await?,
@@ -335,6 +336,7 @@ impl Store {
                 .await?;
             revoked = open.into_iter().map(|s| s.id).collect();
         }
+        tx.committee_changed(id);
         audit(&tx, ctx, Some(id), "committee", id, json!({"suspended": suspend, "reason": reason})).await?;
         tx.emit(
             &origin(&tx, Some(ctx), Some(id)).await?,

@@ -76,15 +76,11 @@ async fn audit(
 
 /// Where an event of a committee belongs: the committee and its ancestors.
 async fn origin(tx: &Tx, ctx: Option<&TenantContext>, committee: Option<CommitteeId>) -> Result<EventOrigin> {
-    let ancestors = match committee {
-        Some(id) => committee::Entity::find_by_id(id.0)
-            .one(&**tx)
-            .await?
-            .map(|c| crate::domain::ancestors_from_path(&c.path, id))
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    Ok(EventOrigin { committee, ancestors, actor: ctx.map(|c| c.user_id) })
+    let actor = ctx.map(|c| c.user_id);
+    match committee {
+        Some(id) => Ok(EventOrigin::of(tx, id, actor).await?),
+        None => Ok(EventOrigin { committee: None, ancestors: Vec::new(), actor }),
+    }
 }
 
 /// What the caller may see of the committee tree.
