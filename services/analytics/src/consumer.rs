@@ -7,7 +7,15 @@
 //!   adopting committee, and as `information_adopted_upward` for the origin
 //!   when an ancestor adopted it; `InformationInstructed` for the
 //!   instructing committee;
-//! - consultation: `AttendanceRecorded` (present, on leave, absent).
+//! - consultation: `AttendanceRecorded` (present, on leave, absent);
+//!   `ConsultationActivityHeld` (in total and by type);
+//!   `SuggestionFeedbackGiven` — the first feedback on a suggestion only
+//!   (counters only grow, so a later correction is not recounted);
+//!   `SuggestionCarriedForward` (by target);
+//! - supervision: `SupervisionReportFiled` (one fact per problem reported),
+//!   `SupervisionRectificationChanged` into RECTIFIED or NOT_RECTIFIED
+//!   (final states, reached once per problem);
+//! - studios: `StudioRequestDrafted` (in total and by target).
 //!
 //! Delivery is at least once; the store records the event id in the same
 //! transaction as the counters (insert if absent), so an event delivered twice
@@ -18,9 +26,9 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 use xieshang_platform::events::{EventHandler, HandlerError};
-use xieshang_proto::events::v1::{Event, event::Payload};
+use xieshang_proto::events::v1::{DraftTarget, Event, event::Payload};
 
-use crate::domain::Fact;
+use crate::domain::{Fact, consultations_held_of};
 use crate::store::{CONSUMER, Store, occurred};
 
 /// The analytics service's event consumer.
@@ -83,6 +91,49 @@ pub fn facts(event: &Event) -> Vec<Fact> {
             "absent" => out.push((here, "attendance_absent")),
             _ => {}
         },
+        Some(Payload::ConsultationActivityHeld(h)) => {
+            out.push((here, "consultations_held"));
+            out.push((here, consultations_held_of(&h.consultation_type)));
+        }
+        Some(Payload::SuggestionFeedbackGiven(f)) if f.previous_result.is_empty() => {
+            let result = match f.result.as_str() {
+                "adopted" => Some("suggestions_adopted"),
+                "partly_adopted" => Some("suggestions_partly_adopted"),
+                "not_adopted" => Some("suggestions_not_adopted"),
+                _ => None,
+            };
+            if let Some(result) = result {
+                out.push((here, "suggestions_fed_back"));
+                out.push((here, result));
+            }
+        }
+        Some(Payload::SuggestionCarriedForward(c)) => match DraftTarget::try_from(c.target) {
+            Ok(DraftTarget::Proposal) => out.push((here, "suggestions_carried_to_proposals")),
+            Ok(DraftTarget::Information) => out.push((here, "suggestions_carried_to_information")),
+            _ => {}
+        },
+        Some(Payload::SupervisionReportFiled(r)) => {
+            // One fact per problem: a report of 100 problems at most (the store's limit).
+            for _ in 0..r.problem_count.clamp(0, 100) {
+                out.push((here, "supervision_problems_reported"));
+            }
+        }
+        Some(Payload::SupervisionRectificationChanged(r)) => match r.to.as_str() {
+            "rectified" => out.push((here, "supervision_problems_rectified")),
+            "not_rectified" => out.push((here, "supervision_problems_not_rectified")),
+            _ => {}
+        },
+        Some(Payload::StudioRequestDrafted(d)) => {
+            let by_target = match DraftTarget::try_from(d.target) {
+                Ok(DraftTarget::Proposal) => Some("studio_requests_to_proposals"),
+                Ok(DraftTarget::Information) => Some("studio_requests_to_information"),
+                _ => None,
+            };
+            if let Some(by_target) = by_target {
+                out.push((here, "studio_requests_drafted"));
+                out.push((here, by_target));
+            }
+        }
         _ => {}
     }
     out.into_iter().filter_map(|(c, metric)| c.map(|committee| Fact { committee, metric, at })).collect()

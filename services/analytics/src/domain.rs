@@ -119,7 +119,56 @@ pub const METRICS: &[&str] = &[
     "attendance_present",
     "attendance_on_leave",
     "attendance_absent",
+    "consultations_held",
+    "consultations_held_plenary",
+    "consultations_held_standing_committee_topic",
+    "consultations_held_please_consult",
+    "consultations_held_counterpart",
+    "consultations_held_sector_round_table",
+    "consultations_held_proposal_handling",
+    "consultations_held_grassroots",
+    "consultations_held_other",
+    "suggestions_fed_back",
+    "suggestions_adopted",
+    "suggestions_partly_adopted",
+    "suggestions_not_adopted",
+    "suggestions_carried_to_proposals",
+    "suggestions_carried_to_information",
+    "supervision_problems_reported",
+    "supervision_problems_rectified",
+    "supervision_problems_not_rectified",
+    "studio_requests_drafted",
+    "studio_requests_to_proposals",
+    "studio_requests_to_information",
 ];
+
+/// The family of a metric added after the first slice; `None` for the first
+/// slice's (proposals, information, attendance).
+pub fn later_family(metric: &str) -> Option<&'static str> {
+    if metric.starts_with("consultations_") || metric.starts_with("suggestions_") {
+        Some("consultation")
+    } else if metric.starts_with("supervision_") {
+        Some("supervision")
+    } else if metric.starts_with("studio_") {
+        Some("studios")
+    } else {
+        None
+    }
+}
+
+/// The counter of consultations held of one type (`ConsultationActivityHeld.consultation_type`).
+pub fn consultations_held_of(consultation_type: &str) -> &'static str {
+    match consultation_type {
+        "PLENARY" => "consultations_held_plenary",
+        "STANDING_COMMITTEE_TOPIC" => "consultations_held_standing_committee_topic",
+        "PLEASE_CONSULT" => "consultations_held_please_consult",
+        "COUNTERPART" => "consultations_held_counterpart",
+        "SECTOR_ROUND_TABLE" => "consultations_held_sector_round_table",
+        "PROPOSAL_HANDLING" => "consultations_held_proposal_handling",
+        "GRASSROOTS" => "consultations_held_grassroots",
+        _ => "consultations_held_other",
+    }
+}
 
 /// Every derived rate: name, numerator metrics (summed), denominator metrics (summed).
 pub const RATES: &[(&str, &[&str], &[&str])] = &[
@@ -131,6 +180,9 @@ pub const RATES: &[(&str, &[&str], &[&str])] = &[
     ("satisfaction_rate", &["rated_satisfied", "rated_basically_satisfied"], &["proposals_rated"]),
     ("attendance_rate", &["attendance_present"], &["attendance_present", "attendance_on_leave", "attendance_absent"]),
     ("information_adoption_rate", &["information_adopted"], &["information_submitted"]),
+    // As the consultation service's AdoptionRate: adopted and partly adopted over those with feedback.
+    ("suggestion_adoption_rate", &["suggestions_adopted", "suggestions_partly_adopted"], &["suggestions_fed_back"]),
+    ("rectification_rate", &["supervision_problems_rectified"], &["supervision_problems_reported"]),
 ];
 
 /// A metric or rate name a caller may rank or chart by.
@@ -165,9 +217,17 @@ impl Counts {
         *self.0.entry(metric.to_owned()).or_default() += by;
     }
 
-    /// Every metric, zeros included.
+    /// Every metric of the proposals, information and attendance families,
+    /// zeros included; the metrics of a later family (consultation,
+    /// supervision, studios) when any of that family's counters is non-zero,
+    /// so committees that do not use it read the figures they always did.
     pub fn all(&self) -> Vec<(&'static str, i64)> {
-        METRICS.iter().map(|m| (*m, self.get(m))).collect()
+        let used: Vec<&str> = METRICS.iter().filter(|m| self.get(m) != 0).filter_map(|m| later_family(m)).collect();
+        METRICS
+            .iter()
+            .filter(|m| later_family(m).is_none_or(|f| used.contains(&f)))
+            .map(|m| (*m, self.get(m)))
+            .collect()
     }
 
     pub fn rates(&self) -> Vec<Rate> {
@@ -296,6 +356,32 @@ mod tests {
         assert_eq!(c.measure("attendance_rate"), (0.0, true));
         assert!(check_measure("metric", "filing_rate").is_ok());
         assert!(check_measure("metric", "nonsense").is_err());
+        assert!(check_measure("metric", "suggestion_adoption_rate").is_ok());
+        assert!(check_measure("metric", "consultations_held_please_consult").is_ok());
+    }
+
+    #[test]
+    fn consultation_rates_follow_the_consultation_service() {
+        let mut c = Counts::default();
+        c.add("suggestions_fed_back", 4);
+        c.add("suggestions_adopted", 2);
+        c.add("suggestions_partly_adopted", 1);
+        c.add("supervision_problems_reported", 3);
+        c.add("supervision_problems_rectified", 1);
+        assert_eq!(c.measure("suggestion_adoption_rate"), (0.75, false));
+        let (rate, undefined) = c.measure("rectification_rate");
+        assert!((rate - 1.0 / 3.0).abs() < 1e-9 && !undefined);
+        for t in ["PLENARY", "PLEASE_CONSULT", "SECTOR_ROUND_TABLE", "GRASSROOTS", "OTHER", "?"] {
+            assert!(METRICS.contains(&consultations_held_of(t)), "{t}");
+        }
+        assert_eq!(consultations_held_of("COUNTERPART"), "consultations_held_counterpart");
+        // A family shows up whole once one of its counters is used.
+        let names: Vec<&str> = c.all().into_iter().map(|(m, _)| m).collect();
+        assert!(names.contains(&"suggestions_not_adopted") && names.contains(&"consultations_held_other"));
+        assert!(names.contains(&"supervision_problems_not_rectified"));
+        assert!(!names.iter().any(|m| m.starts_with("studio_")));
+        assert!(names.contains(&"proposals_overdue"));
+        assert_eq!(Counts::default().all().len(), 21);
     }
 
     #[test]

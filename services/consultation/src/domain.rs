@@ -133,6 +133,26 @@ small_enum!(
     }
 );
 
+small_enum!(
+    /// What a suggestion is carried on into.
+    CarryTarget {
+        /// 提案 (a DRAFT proposal).
+        Proposal = 1 => "PROPOSAL",
+        /// 社情民意信息.
+        Information = 2 => "INFORMATION",
+    }
+);
+
+/// A suggestion carried on: what was announced to the proposals service.
+#[derive(Clone, Debug)]
+pub struct CarriedSuggestion {
+    pub suggestion: Suggestion,
+    pub target: CarryTarget,
+    pub owner_user_id: UserId,
+    /// The draft's id in the proposals service (the event's id).
+    pub draft_id: Uuid,
+}
+
 impl TopicState {
     /// Screening decides a PROPOSED topic once.
     pub fn screen(self, selected: bool) -> Result<Self> {
@@ -216,6 +236,12 @@ impl ActivityStage {
         }
     }
 
+    /// Whether moving from `self` to `to` passes the MEETING stage, i.e. the
+    /// activity's meeting has been held.
+    pub fn is_held(self, to: Self) -> bool {
+        self <= Self::Meeting && to > Self::Meeting
+    }
+
     /// Refuses work that belongs to another stage.
     pub fn require(self, allowed: &[Self], what: &str) -> Result<()> {
         if allowed.contains(&self) {
@@ -223,6 +249,17 @@ impl ActivityStage {
         } else {
             let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
             Err(refused("activity", self.as_str(), &format!("{what} only in stage {}", names.join(" or "))))
+        }
+    }
+}
+
+impl FeedbackResult {
+    /// The value of `SuggestionFeedbackGiven.result`.
+    pub fn event_value(self) -> &'static str {
+        match self {
+            Self::Adopted => "adopted",
+            Self::PartlyAdopted => "partly_adopted",
+            Self::NotAdopted => "not_adopted",
         }
     }
 }

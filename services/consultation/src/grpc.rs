@@ -11,9 +11,9 @@ use xieshang_platform::time::{date_from_proto, date_to_proto, timestamp};
 use xieshang_proto::consultation::v1 as pb;
 
 use crate::domain::{
-    self, Activity, ActivityStage, AdoptionRates, Attendance, AttendanceEntry, ConsultationType, FeedbackResult,
-    Meeting, MeetingKind, NewActivity, NewMeeting, NewPlanItem, Plan, PlanAction, SpeechKind, Suggestion, Tally, Topic,
-    TopicSource, TopicState,
+    self, Activity, ActivityStage, AdoptionRates, Attendance, AttendanceEntry, CarryTarget, ConsultationType,
+    FeedbackResult, Meeting, MeetingKind, NewActivity, NewMeeting, NewPlanItem, Plan, PlanAction, SpeechKind,
+    Suggestion, Tally, Topic, TopicSource, TopicState,
 };
 use crate::store::{ActivityFilter, MeetingFilter, NewTopic, PublicTopic, Store, TopicFilter};
 
@@ -604,6 +604,21 @@ impl pb::consultation_service_server::ConsultationService for ConsultationApi {
         let result = required_enum("feedback", r.feedback, FeedbackResult::from_i16, "feedback result")?;
         let note = domain::text("note", &r.note, 1000, false)?;
         Ok(Response::new(suggestion_to_proto(self.0.record_feedback(ctx, suggestion_id, result, note).await?)))
+    }
+
+    async fn carry_suggestion(&self, req: Request<pb::CarrySuggestionRequest>) -> Reply<pb::CarrySuggestionResponse> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let suggestion_id = id("suggestion_id", &r.suggestion_id)?;
+        let target = required_enum("target", r.target, CarryTarget::from_i16, "carry target")?;
+        let member_id = id("member_id", &r.member_id)?;
+        let carried = self.0.carry_suggestion(ctx, suggestion_id, target, member_id, &r.title).await?;
+        Ok(Response::new(pb::CarrySuggestionResponse {
+            suggestion: Some(suggestion_to_proto(carried.suggestion)),
+            target: carried.target as i32,
+            owner_user_id: carried.owner_user_id.to_string(),
+            draft_id: carried.draft_id.to_string(),
+        }))
     }
 
     async fn get_adoption_rates(&self, req: Request<pb::GetAdoptionRatesRequest>) -> Reply<pb::AdoptionRates> {

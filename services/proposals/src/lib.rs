@@ -9,6 +9,7 @@
 
 pub mod digest;
 pub mod domain;
+mod drafts;
 mod entity;
 pub mod error;
 mod grpc;
@@ -40,11 +41,12 @@ pub const SERVICE_NAMES: &[&str] = &[
 #[derive(Clone)]
 pub struct ProposalsService {
     store: Store,
+    db: Db,
 }
 
 impl ProposalsService {
     pub fn new(db: Db) -> Self {
-        Self { store: Store::new(db) }
+        Self { store: Store::new(db.clone()), db }
     }
 
     pub fn store(&self) -> &Store {
@@ -68,9 +70,13 @@ impl ProposalsService {
     }
 
     /// Handlers to subscribe to the event bus: the upward status of forwarded
-    /// information items (`InformationAdopted`, `InformationInstructed`).
+    /// information items (`InformationAdopted`, `InformationInstructed`), and
+    /// drafts requested by other services (`SuggestionCarriedForward`, `StudioRequestDrafted`).
     pub fn event_handlers(&self) -> Vec<Arc<dyn EventHandler>> {
-        vec![Arc::new(handlers::UpwardStatus { store: self.store.clone() })]
+        vec![
+            Arc::new(handlers::UpwardStatus { store: self.store.clone() }),
+            Arc::new(drafts::DraftRequests { db: self.db.clone() }),
+        ]
     }
 
     /// The deadline sweep ([`Store::sweep_deadlines`]) every `every`, until

@@ -102,6 +102,16 @@ impl Rectification {
         }
     }
 
+    /// The value of `SupervisionRectificationChanged.from`/`to`.
+    pub fn event_value(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::InProgress => "in_progress",
+            Self::Rectified => "rectified",
+            Self::NotRectified => "not_rectified",
+        }
+    }
+
     pub fn is_final(self) -> bool {
         matches!(self, Self::Rectified | Self::NotRectified)
     }

@@ -10,15 +10,20 @@ use uuid::Uuid;
 use xieshang_platform::auth::TenantContext;
 use xieshang_platform::db::Tx;
 use xieshang_platform::ids::CommitteeId;
+use xieshang_platform::ids::UserId;
+use xieshang_proto::events::v1::event::Payload;
+use xieshang_proto::events::v1::{
+    ConsultationActivityHeld, DraftTarget, SuggestionCarriedForward, SuggestionFeedbackGiven,
+};
 
 use super::plans::plan_year_of_item;
 use super::quality::next_leader;
-use super::{Page, Store, audit, is_office, my_member_ids, office, own_committee, paged, uuid_token};
+use super::{Page, Store, audit, is_office, my_member_ids, office, origin, own_committee, paged, uuid_token};
 use crate::domain::{
-    Activity, ActivityAdoption, ActivityStage, AdoptionRates, ConsultationType, FeedbackResult, NewActivity,
-    Suggestion, Tally, Visit,
+    self, Activity, ActivityAdoption, ActivityStage, AdoptionRates, CarriedSuggestion, CarryTarget, ConsultationType,
+    FeedbackResult, NewActivity, Suggestion, Tally, Visit,
 };
-use crate::entity::{activity, invitee, meeting, suggestion, visit};
+use crate::entity::{activity, invitee, meeting, member, suggestion, visit};
 use crate::error::{ConsultationError, Result};
 
 /// Filters of [`Store::list_activities`]; `None` means any.
@@ -32,6 +37,10 @@ pub struct ActivityFilter {
 
 fn stage_of(row: &activity::Model) -> ActivityStage {
     ActivityStage::from_i16(row.stage).unwrap_or(ActivityStage::Research)
+}
+
+fn kind_of(row: &activity::Model) -> ConsultationType {
+    ConsultationType::from_i16(row.consultation_type).unwrap_or(ConsultationType::Other)
 }
 
 fn to_domain(row: activity::Model, visits: Vec<visit::Model>) -> Activity {
@@ -266,7 +275,8 @@ impl Store {
         Ok(to_domain(row, visits))
     }
 
-    /// Moves an activity forward to a later stage. Staff.
+    /// Moves an activity forward to a later stage. Staff. Moving past the
+    /// MEETING stage emits `ConsultationActivityHeld` (once: stages only move forward).
     pub async fn advance_activity(&self, ctx: &TenantContext, id: Uuid, to: ActivityStage) -> Result<Activity> {
         let committee = office(ctx)?;
         let tx = self.begin(ctx).await?;
@@ -276,6 +286,14 @@ impl Store {
         let row = save(&tx, row).await?;
         audit(&tx, ctx, committee, "consultation_activity", id, json!({"from": from.as_str(), "to": to.as_str()}))
             .await?;
+        if from.is_held(to) {
+            let payload = Payload::ConsultationActivityHeld(ConsultationActivityHeld {
+                activity_id: id.to_string(),
+                consultation_type: kind_of(&row).as_str().to_owned(),
+                year: row.year,
+            });
+            tx.emit(&origin(&tx, Some(ctx.user_id), committee).await?, payload).await?;
+        }
         let visits = visits_of(&tx, id).await?;
         tx.commit().await?;
         Ok(to_domain(row, visits))
@@ -354,7 +372,8 @@ impl Store {
             .ok_or(ConsultationError::NotFound("suggestion"))?;
         let row = find_managed(&tx, committee, s.activity_id).await?;
         stage_of(&row).require(&[ActivityStage::Feedback, ActivityStage::FollowUp], "feedback is recorded")?;
-        let before = FeedbackResult::from_i16(s.feedback).map(FeedbackResult::as_str);
+        let previous = FeedbackResult::from_i16(s.feedback);
+        let before = previous.map(FeedbackResult::as_str);
         s.feedback = result as i16;
         s.feedback_note = note;
         s.feedback_at = Some(xieshang_platform::time::now());
@@ -369,8 +388,80 @@ impl Store {
             "before": before}),
         )
         .await?;
+        // A correction to the same result changes nothing worth counting.
+        if previous != Some(result) {
+            let payload = Payload::SuggestionFeedbackGiven(SuggestionFeedbackGiven {
+                suggestion_id: s.id.to_string(),
+                activity_id: s.activity_id.to_string(),
+                result: result.event_value().to_owned(),
+                previous_result: previous.map(|p| p.event_value().to_owned()).unwrap_or_default(),
+                consultation_type: kind_of(&row).as_str().to_owned(),
+            });
+            tx.emit(&origin(&tx, Some(ctx.user_id), committee).await?, payload).await?;
+        }
         tx.commit().await?;
         Ok(suggestion_to_domain(s))
+    }
+
+    /// Carries a suggestion on into a proposal draft or an information item
+    /// owned by `member_id`'s user account: emits `SuggestionCarriedForward`,
+    /// which the proposals service turns into the draft (its id is the
+    /// event's). Staff.
+    pub async fn carry_suggestion(
+        &self,
+        ctx: &TenantContext,
+        suggestion_id: Uuid,
+        target: CarryTarget,
+        member_id: Uuid,
+        title: &str,
+    ) -> Result<CarriedSuggestion> {
+        let committee = office(ctx)?;
+        // The proposals service's title limit: the draft must be a valid one.
+        let title = domain::text("title", title, 100, true)?;
+        let tx = self.begin(ctx).await?;
+        let s = suggestion::Entity::find_by_id(suggestion_id)
+            .filter(suggestion::Column::CommitteeId.eq(committee.0))
+            .one(&*tx)
+            .await?
+            .ok_or(ConsultationError::NotFound("suggestion"))?;
+        let row = find_managed(&tx, committee, s.activity_id).await?;
+        let owner = member::Entity::find_by_id(member_id)
+            .filter(member::Column::CommitteeId.eq(committee.0))
+            .one(&*tx)
+            .await?
+            .ok_or(ConsultationError::NotFound("member"))?;
+        let owner_user = owner.user_id.map(UserId).ok_or_else(|| {
+            ConsultationError::precondition(format!(
+                "member {} has no user account to own the draft; link one first",
+                owner.id
+            ))
+        })?;
+        let source_note = format!("来源：协商活动「{}」第{}条建议", row.title, s.number);
+        let payload = Payload::SuggestionCarriedForward(SuggestionCarriedForward {
+            suggestion_id: s.id.to_string(),
+            activity_id: s.activity_id.to_string(),
+            target: match target {
+                CarryTarget::Proposal => DraftTarget::Proposal,
+                CarryTarget::Information => DraftTarget::Information,
+            } as i32,
+            owner_user_id: owner_user.to_string(),
+            owner_member_id: owner.id.to_string(),
+            title: title.clone(),
+            body: s.text.clone(),
+            source_note,
+        });
+        let draft_id = tx.emit(&origin(&tx, Some(ctx.user_id), committee).await?, payload).await?;
+        audit(
+            &tx,
+            ctx,
+            committee,
+            "consultation_suggestion",
+            s.id,
+            json!({"carried": target.as_str(), "member_id": owner.id, "title": title, "draft_id": draft_id}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(CarriedSuggestion { suggestion: suggestion_to_domain(s), target, owner_user_id: owner_user, draft_id })
     }
 
     /// Adoption rates of `year`'s activities: per activity, per type, in total. Staff.

@@ -26,7 +26,10 @@ use xieshang_platform::auth::TenantContext;
 use xieshang_platform::db::{Scope, Tx};
 use xieshang_platform::ids::CommitteeId;
 
-use super::{Store, audit, office};
+use xieshang_proto::events::v1::event::Payload;
+use xieshang_proto::events::v1::{SupervisionRectificationChanged, SupervisionReportFiled};
+
+use super::{Store, audit, office, origin};
 use crate::domain::supervision::{
     Inspection, JointProgress, NewInspection, Participation, ParticipationAction, ParticipationState, Problem,
     Rectification, SupervisionAction, SupervisionKind, SupervisionProject, SupervisionState,
@@ -401,6 +404,11 @@ impl Store {
             json!({"state": ["ONGOING", "REPORTED"], "problems": problems.len()}),
         )
         .await?;
+        let payload = Payload::SupervisionReportFiled(SupervisionReportFiled {
+            project_id: project_id.to_string(),
+            problem_count: problems.len() as i32,
+        });
+        tx.emit(&origin(&tx, Some(ctx.user_id), committee).await?, payload).await?;
         let project = load_project(&tx, row).await?;
         tx.commit().await?;
         Ok(project)
@@ -451,6 +459,13 @@ impl Store {
                    "rectified_on": problem.rectified_on, "note": problem.rectification_note}),
         )
         .await?;
+        let payload = Payload::SupervisionRectificationChanged(SupervisionRectificationChanged {
+            project_id: project_id.to_string(),
+            problem_number: number,
+            from: from.event_value().to_owned(),
+            to: to.event_value().to_owned(),
+        });
+        tx.emit(&origin(&tx, Some(ctx.user_id), committee).await?, payload).await?;
         let row = save_project(&tx, row).await?;
         let project = load_project(&tx, row).await?;
         tx.commit().await?;

@@ -17,8 +17,11 @@ use uuid::Uuid;
 use xieshang_platform::audit::{Actor, AuditRecord};
 use xieshang_platform::auth::TenantContext;
 use xieshang_platform::db::{Scope, Tx};
+use xieshang_platform::events::EventOrigin;
 use xieshang_platform::ids::{CommitteeId, UserId};
 use xieshang_platform::limits::RateLimiter;
+use xieshang_proto::events::v1::event::Payload;
+use xieshang_proto::events::v1::{DraftTarget, StudioRequestDrafted};
 
 use super::reference::check_reference;
 use super::{Store, audit, is_office, office, own_committee};
@@ -136,6 +139,55 @@ async fn committee_by_code(tx: &Tx, code: &str) -> Result<CommitteeId> {
         .await?
         .map(|c| CommitteeId(c.id))
         .ok_or(MembershipError::NotFound("committee"))
+}
+
+/// The account that owns a draft made from a request: the studio member who
+/// answered it, else the studio's first member (roster order) with an account.
+async fn draft_owner(tx: &Tx, row: &studio_request::Model) -> Result<Option<Uuid>> {
+    let links = studio_member::Entity::find()
+        .filter(studio_member::Column::CommitteeId.eq(row.committee_id))
+        .filter(studio_member::Column::StudioId.eq(row.studio_id))
+        .all(&**tx)
+        .await?;
+    let accounts: Vec<Uuid> = member::Entity::find()
+        .filter(member::Column::CommitteeId.eq(row.committee_id))
+        .filter(member::Column::Id.is_in(links.iter().map(|l| l.member_id).collect::<Vec<_>>()))
+        .order_by_asc(member::Column::Id)
+        .all(&**tx)
+        .await?
+        .into_iter()
+        .filter_map(|m| m.user_id)
+        .collect();
+    Ok(row.answered_by.filter(|u| accounts.contains(u)).or_else(|| accounts.first().copied()))
+}
+
+/// The event announcing a request's draft: title, body and source in words,
+/// never the requester's contact.
+fn drafted_event(row: &studio_request::Model, studio_name: &str, kind: DraftKind, owner: Option<Uuid>) -> Payload {
+    let what = match RequestKind::from_i16(row.kind) {
+        Some(RequestKind::Suggestion) => "建议",
+        Some(RequestKind::Help) => "求助",
+        _ => "咨询",
+    };
+    let snippet: String = row.content.chars().take(40).collect();
+    let title: String = format!("{studio_name}群众{what}：{snippet}").chars().take(100).collect();
+    let body = if row.answer.is_empty() {
+        row.content.clone()
+    } else {
+        format!("{}\n\n工作室答复：{}", row.content, row.answer)
+    };
+    Payload::StudioRequestDrafted(StudioRequestDrafted {
+        request_id: row.id.to_string(),
+        studio_id: row.studio_id.to_string(),
+        target: match kind {
+            DraftKind::Proposal => DraftTarget::Proposal,
+            DraftKind::Information => DraftTarget::Information,
+        } as i32,
+        owner_user_id: owner.map(|u| u.to_string()).unwrap_or_default(),
+        title,
+        body,
+        source_note: format!("来源：委员工作室「{studio_name}」群众{what}（跟踪码 {}）", row.tracking_code),
+    })
 }
 
 impl Store {
@@ -425,7 +477,9 @@ impl Store {
         self.request_view(updated, name)
     }
 
-    /// Staff: records that the request became a proposal or information draft.
+    /// Staff: records that the request became a proposal or information draft,
+    /// and emits `StudioRequestDrafted` so the proposals service creates it
+    /// (owned by [`draft_owner`]).
     pub async fn mark_studio_request_drafted(
         &self,
         ctx: &TenantContext,
@@ -445,8 +499,19 @@ impl Store {
         active.drafted_at = sea_orm::Set(Some(now));
         active.updated_at = sea_orm::Set(now);
         let updated = active.update(&*tx).await?;
-        audit(&tx, ctx, CommitteeId(row.committee_id), "member_studio_request", id, json!({"draft_kind": kind as i16}))
-            .await?;
+        let committee = CommitteeId(row.committee_id);
+        let owner = draft_owner(&tx, &row).await?;
+        let payload = drafted_event(&row, &name, kind, owner);
+        let draft_id = tx.emit(&EventOrigin::of(&tx, committee, Some(ctx.user_id)).await?, payload).await?;
+        audit(
+            &tx,
+            ctx,
+            committee,
+            "member_studio_request",
+            id,
+            json!({"draft_kind": kind as i16, "owner_user_id": owner, "draft_id": draft_id}),
+        )
+        .await?;
         tx.commit().await?;
         self.request_view(updated, name)
     }

@@ -47,8 +47,16 @@ async fn committee_id(api: &mut Api, code: Option<String>) -> Result<String> {
 
 pub async fn run(args: MembersArgs, out: Out<'_>) -> Result<()> {
     let json = args.common.json;
+    let command = match args.command {
+        MembersCommand::Projects { command } => return super::performance::projects(&args.common, command, out).await,
+        MembersCommand::Assessment { command } => {
+            return super::performance::assessment(&args.common, command, out).await;
+        }
+        MembersCommand::Studios { command } => return super::studios::run(&args.common, command, out).await,
+        command => command,
+    };
     let mut api = signed_in(&args.common).await?;
-    match args.command {
+    match command {
         MembersCommand::List { name, all } => {
             let request = ListMembersRequest {
                 name_contains: name.unwrap_or_default(),
@@ -86,6 +94,9 @@ pub async fn run(args: MembersArgs, out: Out<'_>) -> Result<()> {
             let export = rpc!(api, MembershipServiceClient, export_members, request).await?;
             std::fs::write(&file, &export.content).with_context(|| format!("cannot write {}", file.display()))?;
             line(out, format!("Wrote the roster to {} ({} bytes).", file.display(), export.content.len()))
+        }
+        MembersCommand::Projects { .. } | MembersCommand::Assessment { .. } | MembersCommand::Studios { .. } => {
+            unreachable!("handled above")
         }
     }
 }

@@ -1,6 +1,19 @@
 //! The command-line client of Xieshang: `login`, `logout`, `whoami`,
-//! `committees …`, `users …` and `demo`, all speaking gRPC to a running
+//! `committees …`, `users …`, `proposals …`, `members …`, `reporting …`,
+//! `consultation …` and `demo`, all speaking gRPC to a running
 //! `xieshang serve`.
+//!
+//! - `proposals list|search|show|create|submit|file|assign|contact|reply|rate|stats`;
+//!   `proposals search "盐碱地" [--state] [--category] [--key] [--overdue]
+//!   [--from DATE --to DATE] [--unit U] [--proposer U] [--page-size N] [--page-token T]`
+//! - `members list|import|export`; `members projects list|show|declare|advance`
+//!   (年度履职项目); `members assessment run|show|confirm` (考核, staff);
+//!   `members studios list|show|requests|answer` (委员工作室)
+//! - `reporting stats`
+//! - `consultation topics list|show|submit|endorse|screen` (议题);
+//!   `consultation plan list|show|create|add-item|submit|approve|return|publish --year Y`;
+//!   `consultation activities list|show|feedback|rates`;
+//!   `consultation supervision list|show` (民主监督)
 //!
 //! # Embedding in the binary
 //!
@@ -62,13 +75,18 @@ macro_rules! rpc {
 mod api;
 mod auth;
 mod committees;
+mod consultation;
 mod demo;
 mod demo_office;
+mod flags;
 mod members;
 mod names;
+mod performance;
 mod proposals;
 mod render;
 mod session;
+mod stats;
+mod studios;
 mod users;
 
 /// Where the client commands write their results.
@@ -104,12 +122,16 @@ pub enum ClientCommand {
     Committees(CommitteesArgs),
     /// User accounts and roles of a committee
     Users(UsersArgs),
-    /// Proposals (提案): list, show, draft, submit, file, assign, reply, rate, stats
+    /// Proposals (提案): list, search, show, draft, submit, file, assign, reply, rate, stats
     Proposals(ProposalsArgs),
-    /// The roster of members (委员): list, import from Excel/CSV, export
+    /// Members (委员): the roster (list, import, export), projects, assessment, studios
     Members(MembersArgs),
     /// Annual performance reporting (述职): campaign statistics
     Reporting(ReportingArgs),
+    /// Consultation (协商): topics, the annual plan, activities, supervision
+    Consultation(consultation::ConsultationArgs),
+    /// Statistics (analytics): a committee's figures, rolled up, by child, as charts and exports
+    Stats(stats::StatsArgs),
     /// Load a demo data set (Hebei, Zhejiang, Shaanxi) through the API;
     /// needs a platform operator's session. Safe to run again.
     Demo(DemoArgs),
@@ -322,6 +344,41 @@ pub enum ProposalsCommand {
         #[arg(long)]
         key: bool,
     },
+    /// Search proposals by words (Chinese segmented, 繁體 folded to 简体), best match first
+    Search {
+        /// Words to find, e.g. 盐碱地; every word must match (at most 200 characters)
+        query: String,
+        /// Only proposals in this state, e.g. submitted, filed, handling, replied
+        #[arg(long, value_parser = proposals::parse_state)]
+        state: Option<xieshang_proto::proposals::v1::ProposalState>,
+        /// Only this category: economic, political, cultural, social, ecological, other (or 经济, 生态…)
+        #[arg(long, value_parser = proposals::parse_category)]
+        category: Option<xieshang_proto::proposals::v1::ProposalCategory>,
+        /// Only key proposals (重点提案)
+        #[arg(long)]
+        key: bool,
+        /// Only proposals whose reply is overdue
+        #[arg(long)]
+        overdue: bool,
+        /// Submitted on or after this day (YYYY-MM-DD, China time)
+        #[arg(long, value_name = "DATE", value_parser = flags::parse_date)]
+        from: Option<xieshang_proto::common::v1::Date>,
+        /// Submitted on or before this day (YYYY-MM-DD, China time)
+        #[arg(long, value_name = "DATE", value_parser = flags::parse_date)]
+        to: Option<xieshang_proto::common::v1::Date>,
+        /// Only proposals assigned to this handling unit (username; staff)
+        #[arg(long, value_name = "USERNAME")]
+        unit: Option<String>,
+        /// Only proposals of this proposer (username; staff)
+        #[arg(long, value_name = "USERNAME")]
+        proposer: Option<String>,
+        /// Hits per page, 1-100 [default: 20]
+        #[arg(long, value_name = "N")]
+        page_size: Option<i32>,
+        /// The token printed after the previous page
+        #[arg(long, value_name = "TOKEN")]
+        page_token: Option<String>,
+    },
     /// Show one proposal
     Show {
         /// Proposal id
@@ -426,6 +483,149 @@ pub enum MembersCommand {
         #[arg(long)]
         reveal: bool,
     },
+    /// Annual performance projects (年度履职项目): list, show, declare, advance
+    Projects {
+        #[command(subcommand)]
+        command: ProjectsCommand,
+    },
+    /// The annual assessment (考核): run, show, confirm (staff)
+    Assessment {
+        #[command(subcommand)]
+        command: AssessmentCommand,
+    },
+    /// Member studios (委员工作室) and the public's requests to them
+    Studios {
+        #[command(subcommand)]
+        command: StudiosCommand,
+    },
+}
+
+/// The `members projects` subcommands. Members see and move their own
+/// projects; staff every project of the committee.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ProjectsCommand {
+    /// List projects, newest steps shown
+    List {
+        /// Only projects of this year [default: every year]
+        #[arg(long, value_parser = flags::parse_year)]
+        year: Option<i32>,
+        /// Only projects at this step: declared, study, research, consultation,
+        /// follow-up-review or outcome (or 学习, 调研, 协商, 回头看, 成果)
+        #[arg(long, value_parser = performance::parse_project_status)]
+        status: Option<xieshang_proto::membership::v1::ProjectStatus>,
+        /// Projects per page, 1-200 [default: 50]
+        #[arg(long, value_name = "N")]
+        page_size: Option<i32>,
+        /// The token printed after the previous page
+        #[arg(long, value_name = "TOKEN")]
+        page_token: Option<String>,
+    },
+    /// Show one project with its steps
+    Show {
+        /// Project id
+        id: String,
+    },
+    /// Declare a project for a year (members for themselves; staff name the member)
+    Declare {
+        /// Title, e.g. 宁晋县农村生活污水治理
+        #[arg(long)]
+        title: String,
+        /// What you plan to do during the year
+        #[arg(long, visible_alias = "description")]
+        plan: Option<String>,
+        /// The year [default: this year]
+        #[arg(long, value_parser = flags::parse_year)]
+        year: Option<i32>,
+        /// Staff: the member, by roster id or exact name
+        #[arg(long, value_name = "ID_OR_NAME")]
+        member: Option<String>,
+    },
+    /// Move a project to its next step (学习 → 调研 → 协商 → 回头看 → 成果), dated, with a note
+    Advance {
+        /// Project id
+        id: String,
+        /// What was done
+        #[arg(long)]
+        note: String,
+        /// The step to move to [default: the next one]
+        #[arg(long, value_parser = performance::parse_project_status)]
+        to: Option<xieshang_proto::membership::v1::ProjectStatus>,
+        /// The day it happened (YYYY-MM-DD) [default: today]
+        #[arg(long, value_name = "DATE", value_parser = flags::parse_date)]
+        date: Option<xieshang_proto::common::v1::Date>,
+        /// For the outcome step: proposal or information (提案, 社情民意)
+        #[arg(long, value_parser = performance::parse_outcome_kind)]
+        outcome: Option<xieshang_proto::membership::v1::ProjectOutcomeKind>,
+        /// For the outcome step: the proposal's or information's number or id
+        #[arg(long = "ref", value_name = "REF")]
+        outcome_ref: Option<String>,
+    },
+}
+
+/// The `members assessment` subcommands (staff).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum AssessmentCommand {
+    /// Compute (or recompute, while nothing is decided) the year's ranked results
+    Run {
+        /// The year assessed, e.g. 2026
+        #[arg(long, value_parser = flags::parse_year)]
+        year: i32,
+        /// Division code [default: your own committee]
+        #[arg(long, value_name = "CODE")]
+        committee: Option<String>,
+    },
+    /// The year's results, ranked, with proposed outcomes and decisions
+    Show {
+        /// The year assessed, e.g. 2026
+        #[arg(long, value_parser = flags::parse_year)]
+        year: i32,
+        /// Division code [default: your own committee]
+        #[arg(long, value_name = "CODE")]
+        committee: Option<String>,
+    },
+    /// Confirm (or, with --reject, reject) one member's proposed outcome
+    Confirm {
+        /// The member, by roster id or name as shown by `assessment show`
+        member: String,
+        /// The year assessed, e.g. 2026
+        #[arg(long, value_parser = flags::parse_year)]
+        year: i32,
+        /// Reject the proposed outcome instead of confirming it
+        #[arg(long)]
+        reject: bool,
+        /// Why (kept with the decision)
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+/// The `members studios` subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum StudiosCommand {
+    /// List the committee's studios
+    List,
+    /// Show one studio: members, service items, ratings
+    Show {
+        /// Studio id
+        id: String,
+    },
+    /// The public's requests (staff: all; studio members: their studios'), newest first
+    Requests {
+        /// Only this studio's requests (studio id)
+        #[arg(long, value_name = "ID")]
+        studio: Option<String>,
+        /// Only requests still waiting for an answer
+        #[arg(long)]
+        open: bool,
+    },
+    /// Answer a request (staff or a member of the studio)
+    Answer {
+        /// Request id
+        id: String,
+        /// The answer (at most 1000 characters)
+        #[arg(long)]
+        text: String,
+    },
 }
 
 /// `xieshang reporting …`.
@@ -473,6 +673,8 @@ pub async fn run(cmd: ClientCommand, out: Out<'_>) -> anyhow::Result<()> {
         ClientCommand::Proposals(args) => proposals::run(args, out).await,
         ClientCommand::Members(args) => members::run(args, out).await,
         ClientCommand::Reporting(args) => members::run_reporting(args, out).await,
+        ClientCommand::Consultation(args) => consultation::run(args, out).await,
+        ClientCommand::Stats(args) => stats::run(args, out).await,
         ClientCommand::Demo(args) => demo::run(args, out).await,
     }
 }

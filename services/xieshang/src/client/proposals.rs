@@ -12,12 +12,14 @@ use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClien
 use xieshang_proto::proposals::v1::{
     AssignProposalRequest, CreateProposalRequest, FileProposalRequest, GetProposalRequest,
     GetProposalStatisticsRequest, ListProposalsRequest, Proposal, ProposalCategory, ProposalKind, ProposalState,
-    RateReplyRequest, Rating, RecordContactRequest, ReplyClass, ReplyToProposalRequest, SubmitProposalRequest,
+    RateReplyRequest, Rating, RecordContactRequest, ReplyClass, ReplyToProposalRequest, SearchHit,
+    SearchProposalsRequest, SubmitProposalRequest, UnitRole,
 };
 use xieshang_proto::tenants::v1::ListUsersRequest;
 
 use super::api::{Api, ApiError};
 use super::auth::signed_in;
+use super::flags;
 use super::render::{self, json_out, line};
 use super::{Out, ProposalsArgs, ProposalsCommand};
 
@@ -70,8 +72,57 @@ async fn user_id(api: &mut Api, username: &str, role: Role) -> Result<String> {
 
 pub async fn run(args: ProposalsArgs, out: Out<'_>) -> Result<()> {
     let json = args.common.json;
+    if let ProposalsCommand::Search { query, from, to, page_size, .. } = &args.command {
+        flags::require_text("the search words", query, 200)?;
+        flags::check_page_size(*page_size, 100)?;
+        flags::check_range(from.as_ref(), to.as_ref())?;
+    }
     let mut api = signed_in(&args.common).await?;
     let proposal = match args.command {
+        ProposalsCommand::Search {
+            query,
+            state,
+            category,
+            key,
+            overdue,
+            from,
+            to,
+            unit,
+            proposer,
+            page_size,
+            page_token,
+        } => {
+            let mut request = SearchProposalsRequest {
+                query: query.trim().to_owned(),
+                state: state.map(|s| s as i32).unwrap_or_default(),
+                category: category.map(|c| c as i32).unwrap_or_default(),
+                key: key.then_some(true),
+                overdue,
+                submitted_from: from,
+                submitted_to: to,
+                page_size: page_size.unwrap_or_default(),
+                page_token: page_token.unwrap_or_default(),
+                ..Default::default()
+            };
+            if let Some(unit) = unit {
+                request.unit_user_id = user_id(&mut api, &unit, Role::HandlingUnit).await?;
+            }
+            if let Some(proposer) = proposer {
+                request.proposer_user_id = user_id(&mut api, &proposer, Role::Member).await?;
+            }
+            let found = rpc!(api, ProposalServiceClient, search_proposals, request).await?;
+            if json {
+                let hits = found.hits.iter().map(hit_json).collect();
+                return json_out(out, &flags::paged_json("hits", hits, &found.next_page_token));
+            }
+            if found.hits.is_empty() {
+                return line(out, format!("No proposals match “{}”.", query.trim()));
+            }
+            let names = people(&mut api).await?;
+            line(out, search_table(&found.hits, &names))?;
+            line(out, format!("{} proposal(s) on this page.", found.hits.len()))?;
+            return flags::next_page(out, &found.next_page_token);
+        }
         ProposalsCommand::List { state, key } => {
             let request = ListProposalsRequest {
                 state: state.map(|s| s as i32).unwrap_or_default(),
@@ -237,6 +288,40 @@ fn table(proposals: &[Proposal], names: &HashMap<String, (String, String)>) -> S
             ]
         }),
     )
+}
+
+/// A search passage for the terminal: `<mark>盐碱地</mark>` → `【盐碱地】`, on one line.
+fn snippet_text(snippet: &str) -> String {
+    snippet.replace("<mark>", "【").replace("</mark>", "】").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The units a proposal is assigned to, lead (主办) first.
+fn units_text(p: &Proposal, names: &HashMap<String, (String, String)>) -> String {
+    let mut units: Vec<_> = p.units.iter().collect();
+    units.sort_by_key(|u| if u.role == UnitRole::Lead as i32 { 0 } else { 1 });
+    units.iter().map(|u| who(names, &u.user_id)).collect::<Vec<_>>().join(", ")
+}
+
+fn search_table(hits: &[SearchHit], names: &HashMap<String, (String, String)>) -> String {
+    render::table(
+        ["编号 number", "标题 title / 匹配 match", "状态 state", "提案人 proposer", "承办单位 unit"],
+        hits.iter().filter_map(|h| h.proposal.as_ref().map(|p| (p, h))).map(|(p, h)| {
+            let mut title = p.title.clone();
+            let snippet = snippet_text(&h.snippet);
+            if !snippet.is_empty() {
+                title.push_str(&format!("\n  {snippet}"));
+            }
+            vec![number(p), title, state_name(p.state), who(names, &p.proposer_user_id), units_text(p, names)]
+        }),
+    )
+}
+
+fn hit_json(h: &SearchHit) -> Value {
+    json!({
+        "proposal": h.proposal.as_ref().map(proposal_json),
+        "snippet": h.snippet,
+        "score": h.score,
+    })
 }
 
 fn detail(p: &Proposal, names: &HashMap<String, (String, String)>) -> String {
