@@ -19,6 +19,7 @@ mod m20261123_000008_supervision;
 mod m20261123_000009_membership_projects;
 mod m20261123_000010_consultation_quality;
 mod m20261123_000011_member_studios;
+mod m20261124_000001_proposals_followup;
 pub mod rls;
 mod schema;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_membership_projects::Migration),
             Box::new(m20261123_000010_consultation_quality::Migration),
             Box::new(m20261123_000011_member_studios::Migration),
+            Box::new(m20261124_000001_proposals_followup::Migration),
         ]
     }
 }

@@ -16,7 +16,6 @@ use xieshang_proto::analytics::v1::analytics_service_client::AnalyticsServiceCli
 use xieshang_proto::common::v1::{Date, Role};
 use xieshang_proto::events::v1::{Event, event::Payload};
 use xieshang_proto::proposals::v1 as pp;
-use xieshang_proto::tenants::v1 as pb;
 use xieshang_tests::*;
 
 type Analytics = AnalyticsServiceClient<Authed>;
@@ -38,34 +37,16 @@ fn this_year_and_month() -> (String, String, i32, usize) {
 }
 
 /// A county with a term and session, its admin (the office), a member and a handling unit.
-struct County {
-    admin: Session,
-    member: Session,
-    unit: Session,
+pub(crate) struct County {
+    pub(crate) admin: Session,
+    pub(crate) member: Session,
+    pub(crate) unit: Session,
 }
 
-async fn county(app: &TestApp, code: &str, id: &str) -> County {
+pub(crate) async fn county(app: &TestApp, code: &str, id: &str) -> County {
     let admin = app.login(code, "admin", PASSWORD).await.unwrap();
     let mut c = admin.committees();
-    c.create_term(pb::CreateTermRequest {
-        committee_id: id.into(),
-        term: Some(pb::Term {
-            number: 10,
-            start_date: Some(Date { year: 2021, month: 12, day: 15 }),
-            ..Default::default()
-        }),
-    })
-    .await
-    .unwrap();
-    c.create_plenary_session(pb::CreatePlenarySessionRequest {
-        committee_id: id.into(),
-        session: Some(pb::PlenarySession {
-            start_date: Some(Date { year: 2022, month: 1, day: 10 }),
-            ..Default::default()
-        }),
-    })
-    .await
-    .unwrap();
+    open_tenth_term(&mut c, id).await;
     create_user(&admin, id, "member", "王建军", &[Role::Member]).await;
     create_user(&admin, id, "unit", "农业农村局", &[Role::HandlingUnit]).await;
     County {

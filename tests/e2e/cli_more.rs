@@ -11,7 +11,6 @@ use xieshang_proto::consultation::v1::supervision_service_client::SupervisionSer
 use xieshang_proto::membership::v1 as pm;
 use xieshang_proto::membership::v1::studio_service_client::StudioServiceClient;
 use xieshang_proto::proposals::v1 as pp;
-use xieshang_proto::tenants::v1 as pb;
 use xieshang_tests::*;
 
 use crate::membership::{create, ningjin, this_year};
@@ -92,25 +91,7 @@ async fn proposals_search_finds_the_saline_land_proposals_and_pages() {
     let admin = app.login("130528", "admin", PASSWORD).await.unwrap();
     let id = tree.ningjin.id.clone();
     let mut c = admin.committees();
-    c.create_term(pb::CreateTermRequest {
-        committee_id: id.clone(),
-        term: Some(pb::Term {
-            number: 10,
-            start_date: Some(Date { year: 2021, month: 12, day: 15 }),
-            ..Default::default()
-        }),
-    })
-    .await
-    .unwrap();
-    c.create_plenary_session(pb::CreatePlenarySessionRequest {
-        committee_id: id.clone(),
-        session: Some(pb::PlenarySession {
-            start_date: Some(Date { year: 2022, month: 1, day: 10 }),
-            ..Default::default()
-        }),
-    })
-    .await
-    .unwrap();
+    open_tenth_term(&mut c, &id).await;
     create_user(&admin, &id, "liuyang", "刘洋", &[Role::Staff]).await;
     create_user(&admin, &id, "wangjianjun", "王建军", &[Role::Member]).await;
     create_user(&admin, &id, "nongyeju", "宁晋县农业农村局", &[Role::HandlingUnit]).await;

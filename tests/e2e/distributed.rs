@@ -21,7 +21,7 @@ use xieshang_platform::config::{Config, Value};
 use xieshang_platform::db::Db;
 use xieshang_proto::analytics::v1 as pa;
 use xieshang_proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
-use xieshang_proto::common::v1::{Date, Role};
+use xieshang_proto::common::v1::Role;
 use xieshang_proto::membership::v1 as pm;
 use xieshang_proto::proposals::v1 as pp;
 use xieshang_proto::tenants::v1 as pb;
@@ -58,27 +58,7 @@ async fn ningjin(cluster: &Cluster) -> Ningjin {
     let admin = cluster.login("130528", "admin", PASSWORD).await;
     let id = tree.ningjin.id.clone();
     let mut committees = admin.committees();
-    committees
-        .create_term(pb::CreateTermRequest {
-            committee_id: id.clone(),
-            term: Some(pb::Term {
-                number: 10,
-                start_date: Some(Date { year: 2021, month: 12, day: 15 }),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap();
-    committees
-        .create_plenary_session(pb::CreatePlenarySessionRequest {
-            committee_id: id.clone(),
-            session: Some(pb::PlenarySession {
-                start_date: Some(Date { year: 2022, month: 1, day: 10 }),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap();
+    open_tenth_term(&mut committees, &id).await;
     create_user(&admin, &id, "liuyang", "刘洋", &[Role::Staff]).await;
     create_user(&admin, &id, "zhangjianguo", "张建国", &[Role::Member]).await;
     let staff = cluster.login("130528", "liuyang", PASSWORD).await;

@@ -629,27 +629,7 @@ async fn a_filed_proposal_gives_one_proposals_entry_even_when_delivered_twice() 
 
     // A term and a plenary session, so that proposals can be filed.
     let mut committees = n.admin.committees();
-    committees
-        .create_term(pb::CreateTermRequest {
-            committee_id: n.tree.ningjin.id.clone(),
-            term: Some(pb::Term {
-                number: 10,
-                start_date: Some(Date { year: 2021, month: 12, day: 15 }),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap();
-    committees
-        .create_plenary_session(pb::CreatePlenarySessionRequest {
-            committee_id: n.tree.ningjin.id.clone(),
-            session: Some(pb::PlenarySession {
-                start_date: Some(Date { year: 2022, month: 1, day: 10 }),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap();
+    open_tenth_term(&mut committees, &n.tree.ningjin.id).await;
 
     // Proposals are worth 8 points in this committee this year.
     let rules = c

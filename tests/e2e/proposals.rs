@@ -33,25 +33,7 @@ async fn ningjin(app: &TestApp) -> Ningjin {
     let admin = app.login("130528", "admin", PASSWORD).await.unwrap();
     let id = tree.ningjin.id.clone();
     let mut c = admin.committees();
-    c.create_term(pb::CreateTermRequest {
-        committee_id: id.clone(),
-        term: Some(pb::Term {
-            number: 10,
-            start_date: Some(Date { year: 2021, month: 12, day: 15 }),
-            ..Default::default()
-        }),
-    })
-    .await
-    .unwrap();
-    c.create_plenary_session(pb::CreatePlenarySessionRequest {
-        committee_id: id.clone(),
-        session: Some(pb::PlenarySession {
-            start_date: Some(Date { year: 2022, month: 1, day: 10 }),
-            ..Default::default()
-        }),
-    })
-    .await
-    .unwrap();
+    open_tenth_term(&mut c, &id).await;
     create_user(&admin, &id, "liuyang", "刘洋", &[Role::Staff]).await;
     create_user(&admin, &id, "wangjianjun", "王建军", &[Role::Member]).await;
     create_user(&admin, &id, "lihongmei", "李红梅", &[Role::Member]).await;

@@ -3,6 +3,7 @@
 //! as tables, JSON, .xlsx and CSV exports, a Markdown summary and SVG charts —
 //! and refused where the caller may not look.
 
+use crate::analytics::{County, county};
 use std::io::Cursor;
 use std::str::FromStr;
 
@@ -12,9 +13,8 @@ use xieshang::cli::{Cli, Command};
 use xieshang_membership::spreadsheet::calamine::{Data, Reader, Xlsx};
 use xieshang_proto::analytics::v1 as pa;
 use xieshang_proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
-use xieshang_proto::common::v1::{Date, Role};
+use xieshang_proto::common::v1::Date;
 use xieshang_proto::proposals::v1 as pp;
-use xieshang_proto::tenants::v1 as pb;
 use xieshang_tests::*;
 
 async fn xieshang(args: &[&str]) -> anyhow::Result<String> {
@@ -68,44 +68,6 @@ fn today() -> Date {
     let now = xieshang_platform::time::now() + chrono::Duration::hours(8);
     let parts: Vec<i32> = now.format("%Y-%m-%d").to_string().split('-').map(|x| x.parse().unwrap()).collect();
     Date { year: parts[0], month: parts[1], day: parts[2] }
-}
-
-/// 宁晋县 with a term and session, its admin, a member and a handling unit.
-struct County {
-    admin: Session,
-    member: Session,
-    unit: Session,
-}
-
-async fn county(app: &TestApp, code: &str, id: &str) -> County {
-    let admin = app.login(code, "admin", PASSWORD).await.unwrap();
-    let mut c = admin.committees();
-    c.create_term(pb::CreateTermRequest {
-        committee_id: id.into(),
-        term: Some(pb::Term {
-            number: 10,
-            start_date: Some(Date { year: 2021, month: 12, day: 15 }),
-            ..Default::default()
-        }),
-    })
-    .await
-    .unwrap();
-    c.create_plenary_session(pb::CreatePlenarySessionRequest {
-        committee_id: id.into(),
-        session: Some(pb::PlenarySession {
-            start_date: Some(Date { year: 2022, month: 1, day: 10 }),
-            ..Default::default()
-        }),
-    })
-    .await
-    .unwrap();
-    create_user(&admin, id, "member", "王建军", &[Role::Member]).await;
-    create_user(&admin, id, "unit", "农业农村局", &[Role::HandlingUnit]).await;
-    County {
-        member: app.login(code, "member", PASSWORD).await.unwrap(),
-        unit: app.login(code, "unit", PASSWORD).await.unwrap(),
-        admin,
-    }
 }
 
 /// A proposal created, submitted and filed; replied on time with `class` when given.

@@ -421,3 +421,27 @@ pub fn assert_code<T: std::fmt::Debug>(result: Result<T, Status>, code: tonic::C
         }
     }
 }
+
+/// Opens the 10th term (from 2021-12-15) and its first plenary session
+/// (2022-01-10) of a committee, so that its proposals can be filed.
+pub async fn open_tenth_term(c: &mut CommitteeServiceClient<Authed>, committee_id: &str) {
+    c.create_term(pb::CreateTermRequest {
+        committee_id: committee_id.into(),
+        term: Some(pb::Term {
+            number: 10,
+            start_date: Some(xieshang_proto::common::v1::Date { year: 2021, month: 12, day: 15 }),
+            ..Default::default()
+        }),
+    })
+    .await
+    .expect("open the 10th term");
+    c.create_plenary_session(pb::CreatePlenarySessionRequest {
+        committee_id: committee_id.into(),
+        session: Some(pb::PlenarySession {
+            start_date: Some(xieshang_proto::common::v1::Date { year: 2022, month: 1, day: 10 }),
+            ..Default::default()
+        }),
+    })
+    .await
+    .expect("open the first plenary session");
+}

@@ -11,6 +11,7 @@
 //! - [`store`]: the repository; every function takes the caller's context.
 //! - `crypto`: SM4-CCM sealing and keyed digests of personal information.
 //! - [`roster_file`]: reading, validating and writing roster spreadsheets.
+//! - [`rekey`]: moving personal information to a new SM4 key (`xieshang pii rekey`).
 //! - `consumer`: the event handler that turns events into record entries.
 //! - `grpc`: the only module that touches generated protobuf types.
 #![forbid(unsafe_code)]
@@ -21,14 +22,15 @@ pub mod domain;
 mod entity;
 pub mod error;
 mod grpc;
+pub mod rekey;
 pub mod roster_file;
 pub mod store;
 
-/// The spreadsheet crates this service reads and writes roster files with,
+/// The spreadsheet crates (and the CSV text decoder) this service reads and writes roster files with,
 /// re-exported so that tests and tools build and parse the same files.
 #[doc(hidden)]
 pub mod spreadsheet {
-    pub use {calamine, rust_xlsxwriter};
+    pub use {calamine, encoding_rs, rust_xlsxwriter};
 }
 
 use std::sync::Arc;

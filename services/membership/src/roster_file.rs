@@ -3,6 +3,7 @@
 //! messages naming the row and the column, and writing the same columns as
 //! .xlsx (rust_xlsxwriter). Plain functions, no database.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Cursor;
 
@@ -127,18 +128,62 @@ fn cell_text(cell: &Data) -> String {
 }
 
 fn read_csv(bytes: &[u8]) -> Result<Rows, String> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if std::str::from_utf8(bytes).is_err() {
-        return Err("CSV 文件须为 UTF-8 编码".to_owned());
-    }
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let text = decode_csv(bytes)?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut rows = Vec::new();
+    // Line numbers are counted here rather than taken from the csv reader:
+    // after a CRLF (what Excel writes) it reports a record as starting on the
+    // line before, at the "\n" that ended the previous one.
+    let raw = text.as_bytes();
+    let (mut counted_to, mut newlines) = (0usize, 0usize);
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("第{}行无法解析：{e}", i + 1))?;
-        let row = record.position().map_or(i as u64 + 1, |p| p.line()) as u32;
-        rows.push((row, record.iter().map(str::to_owned).collect()));
+        let mut start = record.position().map_or(counted_to, |p| p.byte() as usize).clamp(counted_to, raw.len());
+        while start < raw.len() && matches!(raw[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        newlines += raw[counted_to..start].iter().filter(|b| **b == b'\n').count();
+        counted_to = start;
+        rows.push(((newlines + 1) as u32, record.iter().map(str::to_owned).collect()));
     }
     Ok(rows)
+}
+
+/// The text of a CSV file. Excel saves "CSV UTF-8" with a byte-order mark
+/// and plain "CSV" in the system code page, which on Chinese Windows is GBK;
+/// both arrive, so: a UTF-8 BOM means UTF-8; otherwise valid UTF-8 is taken as
+/// UTF-8 (Chinese text in GBK is practically never valid UTF-8) and anything
+/// else is decoded as GB 18030, the superset of GBK. Undecodable bytes are
+/// reported with their line: GBK and GB 18030 never use the newline byte
+/// inside a character, so lines can be decoded one by one.
+pub fn decode_csv(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return std::str::from_utf8(rest).map(Cow::Borrowed).map_err(|e| {
+            let line = line_of(rest, e.valid_up_to());
+            format!("第{line}行含有无效的 UTF-8 字节：文件以 UTF-8 标记开头，但内容不是 UTF-8 编码")
+        });
+    }
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err("CSV 文件为 UTF-16 编码，请另存为「CSV UTF-8」或 GBK 编码的 CSV".to_owned());
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(Cow::Borrowed(text));
+    }
+    let mut text = String::with_capacity(bytes.len() * 3 / 2);
+    for (i, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+        match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(line) {
+            Some(decoded) => text.push_str(&decoded),
+            None => {
+                return Err(format!("第{}行含有无法识别的字符：文件既不是 UTF-8 也不是 GBK（GB 18030）编码", i + 1));
+            }
+        }
+    }
+    Ok(Cow::Owned(text))
+}
+
+/// The 1-based line of byte `offset`.
+fn line_of(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset].iter().filter(|b| **b == b'\n').count() + 1
 }
 
 /// Where each column is in the file.
@@ -564,5 +609,37 @@ mod tests {
         let read_back = read(FileFormat::Csv, csv.as_bytes()).unwrap();
         let names: Vec<(u32, &str)> = read_back.iter().map(|(r, c)| (*r, c[0].as_str())).collect();
         assert_eq!(names, vec![(1, "姓名"), (2, "张建国"), (4, "李秀英")]);
+    }
+
+    #[test]
+    fn csv_in_gbk_utf8_and_utf8_with_bom_read_alike() {
+        let text = "姓名,工作单位及职务\n张建国,宁晋县晶龙实业集团 副总经理\n李秀英,宁晋县人民医院 院长\n";
+        let (gbk, _, lossy) = encoding_rs::GBK.encode(text);
+        assert!(!lossy && std::str::from_utf8(&gbk).is_err());
+        let with_bom = format!("\u{feff}{text}");
+        for bytes in [gbk.as_ref(), text.as_bytes(), with_bom.as_bytes()] {
+            let rows = read(FileFormat::Csv, bytes).unwrap();
+            assert_eq!(rows[1].1, vec!["张建国", "宁晋县晶龙实业集团 副总经理"]);
+            assert_eq!((rows[2].0, rows[2].1[0].as_str()), (3, "李秀英"));
+        }
+        // Excel ends lines with CRLF; rows keep their line numbers.
+        let (crlf, _, _) = encoding_rs::GBK.encode("姓名\r\n张建国\r\n李秀英\r\n");
+        let rows = read(FileFormat::Csv, &crlf).unwrap();
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+        // A character only GB 18030 has (four bytes) decodes too.
+        let (gb18030, _, _) = encoding_rs::GB18030.encode("姓名\n𠀀\n");
+        assert_eq!(read(FileFormat::Csv, &gb18030).unwrap()[1].1[0], "𠀀");
+    }
+
+    #[test]
+    fn undecodable_csv_bytes_name_the_line() {
+        let (mut bytes, _, _) = encoding_rs::GBK.encode("姓名,性别\n张建国,男\n");
+        let mut bytes = bytes.to_mut().clone();
+        bytes.extend_from_slice(b"\xFF\xFF,\xE5\n");
+        let err = read(FileFormat::Csv, &bytes).unwrap_err();
+        assert!(err.starts_with("第3行") && err.contains("GBK"), "{err}");
+        let err = read(FileFormat::Csv, b"\xEF\xBB\xBF\xE5\xa7\x93\n\xFF\n").unwrap_err();
+        assert!(err.starts_with("第2行") && err.contains("UTF-8"), "{err}");
+        assert!(read(FileFormat::Csv, b"\xFF\xFEa\x00").unwrap_err().contains("UTF-16"));
     }
 }

@@ -96,6 +96,12 @@ pub enum Action {
     Rate {
         dissatisfied: bool,
     },
+    /// A class B reply's follow-up review (回头看) date is set.
+    ScheduleFollowUp,
+    /// The follow-up review (回头看) of a class B reply is recorded.
+    RecordFollowUp,
+    /// A co-unit sends its opinion (会办意见) to the lead unit.
+    SendOpinion,
 }
 
 impl Action {
@@ -114,6 +120,9 @@ impl Action {
             Action::Reply { .. } => &[Handling],
             Action::Extend => &[Assigned, Handling],
             Action::Rate { .. } => &[Replied],
+            Action::ScheduleFollowUp => &[Handling, Replied, Closed],
+            Action::RecordFollowUp => &[Replied, Closed],
+            Action::SendOpinion => &[Assigned, Handling],
         }
     }
 
@@ -135,6 +144,9 @@ impl Action {
             Action::Reply { .. } => "replied to",
             Action::Extend => "given a later deadline",
             Action::Rate { .. } => "rated",
+            Action::ScheduleFollowUp => "given a follow-up date",
+            Action::RecordFollowUp => "followed up",
+            Action::SendOpinion => "given a co-unit opinion",
         }
     }
 }
@@ -162,7 +174,14 @@ pub fn apply(state: ProposalState, action: Action) -> Result<ProposalState, Refu
         return Err(Refused { state, action });
     }
     Ok(match action {
-        Action::Edit | Action::ConfirmCoSignature | Action::MarkKey | Action::AbsorbMerge | Action::Extend => state,
+        Action::Edit
+        | Action::ConfirmCoSignature
+        | Action::MarkKey
+        | Action::AbsorbMerge
+        | Action::Extend
+        | Action::ScheduleFollowUp
+        | Action::RecordFollowUp
+        | Action::SendOpinion => state,
         Action::Submit => Submitted,
         Action::Withdraw => Withdrawn,
         Action::File => Filed,
@@ -338,6 +357,60 @@ pub struct AssignedUnit {
     pub reply_text: String,
     pub replied_at: Option<DateTime<Utc>>,
     pub on_time: bool,
+    /// Class B replies: when the follow-up review (回头看) is due.
+    pub follow_up_date: Option<NaiveDate>,
+    /// The follow-up review, once recorded.
+    pub follow_up: Option<FollowUp>,
+}
+
+/// The result of a follow-up review (回头看) of a class B reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowUp {
+    pub carried_out: bool,
+    pub note: String,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+}
+
+/// A co-unit's opinion (会办意见) to the lead unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoUnitOpinion {
+    pub proposal_id: Uuid,
+    pub unit: UserId,
+    pub opinion: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+pub const FOLLOW_UP_NOTE_MAX: usize = 2_000;
+/// The longest due-soon reminder window a committee can set, in days.
+pub const DUE_SOON_DAYS_MAX: i32 = 60;
+pub const OPINION_MAX: usize = 5_000;
+
+/// The follow-up date a reply of `class` carries: required and after `today`
+/// for B, absent for A and C. Errors are the reason, for the field `follow_up_date`.
+pub fn follow_up_date(
+    class: ReplyClass,
+    date: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<Option<NaiveDate>, String> {
+    match (class, date) {
+        (ReplyClass::B, None) => Err("is required for a class B reply".into()),
+        (ReplyClass::B, Some(d)) if d <= today => Err(format!("must be after today ({today})")),
+        (ReplyClass::B, Some(d)) => Ok(Some(d)),
+        (_, None) => Ok(None),
+        (c, Some(_)) => Err(format!("only a class B reply has a follow-up date, not class {}", c.as_str())),
+    }
+}
+
+/// Whether a reply due on `due` is due soon on `today`: not past, and at most
+/// `window_days` days away.
+pub fn due_soon(due: NaiveDate, today: NaiveDate, window_days: i32) -> bool {
+    due >= today && (due - today).num_days() <= i64::from(window_days)
+}
+
+/// The last day a co-unit may send its opinion, `months` after assignment.
+pub fn opinion_window_end(assigned: NaiveDate, months: i32) -> NaiveDate {
+    add_months(assigned, months)
 }
 
 /// A proposal as the service hands it out.
@@ -389,6 +462,8 @@ pub struct Settings {
     pub reply_window_months: i32,
     /// Longest body of an information item, in characters.
     pub information_body_max: i32,
+    /// Days before the due date from which the sweep reminds it is due soon.
+    pub due_soon_days: i32,
     pub version: i32,
 }
 
@@ -399,6 +474,7 @@ impl Default for Settings {
             co_unit_opinion_months: 1,
             reply_window_months: 3,
             information_body_max: INFORMATION_BODY_DEFAULT,
+            due_soon_days: 7,
             version: 0,
         }
     }
@@ -643,7 +719,7 @@ mod tests {
     use super::ProposalState::*;
     use super::*;
 
-    const ACTIONS: [Action; 17] = [
+    const ACTIONS: [Action; 20] = [
         Action::Edit,
         Action::ConfirmCoSignature,
         Action::Submit,
@@ -661,6 +737,9 @@ mod tests {
         Action::Extend,
         Action::Rate { dissatisfied: true },
         Action::Rate { dissatisfied: false },
+        Action::ScheduleFollowUp,
+        Action::RecordFollowUp,
+        Action::SendOpinion,
     ];
 
     /// Every allowed transition, and nothing else.
@@ -683,6 +762,9 @@ mod tests {
             (s @ (Assigned | Handling), Action::Extend) => s,
             (Replied, Action::Rate { dissatisfied: true }) => Handling,
             (Replied, Action::Rate { dissatisfied: false }) => Closed,
+            (s @ (Handling | Replied | Closed), Action::ScheduleFollowUp) => s,
+            (s @ (Replied | Closed), Action::RecordFollowUp) => s,
+            (s @ (Assigned | Handling), Action::SendOpinion) => s,
             _ => return None,
         })
     }
@@ -705,7 +787,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(allowed, 27);
+        assert_eq!(allowed, 34);
     }
 
     #[test]
@@ -745,7 +827,9 @@ mod tests {
     #[test]
     fn final_states_allow_nothing_but_nothing() {
         for state in [Withdrawn, Declined, Merged, Closed] {
-            for action in ACTIONS {
+            // A closed proposal's B reply is still followed up (回头看).
+            let follow_up = [Action::ScheduleFollowUp, Action::RecordFollowUp];
+            for action in ACTIONS.into_iter().filter(|a| !(state == Closed && follow_up.contains(a))) {
                 assert!(apply(state, action).is_err(), "{state} + {action:?}");
             }
         }
@@ -807,6 +891,53 @@ mod tests {
         for s in S::ALL {
             assert_eq!(S::parse(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn follow_up_dates_belong_to_b_replies_in_the_future() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let later = NaiveDate::from_ymd_opt(2027, 6, 30).unwrap();
+        assert_eq!(follow_up_date(ReplyClass::B, Some(later), today), Ok(Some(later)));
+        assert_eq!(follow_up_date(ReplyClass::B, None, today).unwrap_err(), "is required for a class B reply");
+        assert!(follow_up_date(ReplyClass::B, Some(today), today).unwrap_err().starts_with("must be after today"));
+        assert_eq!(follow_up_date(ReplyClass::A, None, today), Ok(None));
+        assert_eq!(follow_up_date(ReplyClass::C, None, today), Ok(None));
+        assert_eq!(
+            follow_up_date(ReplyClass::A, Some(later), today).unwrap_err(),
+            "only a class B reply has a follow-up date, not class A"
+        );
+        assert!(follow_up_date(ReplyClass::C, Some(later), today).is_err());
+    }
+
+    #[test]
+    fn follow_ups_and_opinions_keep_the_state_and_name_it_when_refused() {
+        assert_eq!(apply(Replied, Action::RecordFollowUp), Ok(Replied));
+        assert_eq!(apply(Closed, Action::RecordFollowUp), Ok(Closed));
+        assert_eq!(
+            apply(Handling, Action::RecordFollowUp).unwrap_err().to_string(),
+            "proposal is HANDLING; only a REPLIED or CLOSED proposal can be followed up"
+        );
+        assert_eq!(apply(Handling, Action::ScheduleFollowUp), Ok(Handling));
+        assert_eq!(
+            apply(Assigned, Action::ScheduleFollowUp).unwrap_err().to_string(),
+            "proposal is ASSIGNED; only a HANDLING or REPLIED or CLOSED proposal can be given a follow-up date"
+        );
+        assert_eq!(apply(Assigned, Action::SendOpinion), Ok(Assigned));
+        assert_eq!(
+            apply(Replied, Action::SendOpinion).unwrap_err().to_string(),
+            "proposal is REPLIED; only a ASSIGNED or HANDLING proposal can be given a co-unit opinion"
+        );
+    }
+
+    #[test]
+    fn due_soon_is_a_window_before_the_due_date() {
+        let due = NaiveDate::from_ymd_opt(2027, 2, 28).unwrap();
+        let day = |d: u32| NaiveDate::from_ymd_opt(2027, 2, d).unwrap();
+        assert!(!due_soon(due, day(20), 7));
+        assert!(due_soon(due, day(21), 7));
+        assert!(due_soon(due, day(28), 7));
+        assert!(!due_soon(due, NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(), 7));
+        assert_eq!(opinion_window_end(NaiveDate::from_ymd_opt(2027, 1, 31).unwrap(), 1), day(28));
     }
 
     #[test]

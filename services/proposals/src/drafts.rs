@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 use xieshang_platform::audit::{Actor, AuditRecord};
@@ -37,7 +37,6 @@ use xieshang_proto::events::v1::{DraftTarget, Event};
 use crate::domain::{BODY_MAX, Category, InformationState, Kind, ProposalState, TITLE_MAX};
 use crate::entity::{information, proposal, user, user_role};
 use crate::error::Result;
-use crate::text;
 
 /// The consumer of draft requests.
 pub struct DraftRequests {
@@ -111,51 +110,6 @@ async fn holds(tx: &Tx, committee: CommitteeId, role: Role, user: UserId) -> Res
         .is_some())
 }
 
-/// Writes the proposal's search entry. Mirrors the store's `SearchIndex::put`
-/// (not reachable from here) for a new proposal: a draft must be findable by
-/// its proposer like any other.
-async fn index(tx: &Tx, committee: CommitteeId, id: Uuid, title: &str, body: &str) -> Result<()> {
-    let (title, body) = (text::document(title), text::document(body));
-    match tx.get_database_backend() {
-        DbBackend::Postgres => {
-            tx.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "UPDATE proposals SET search_document = \
-                 setweight(to_tsvector('simple', $1), 'A') || setweight(to_tsvector('simple', $2), 'B') \
-                 WHERE id = $3 AND committee_id = $4",
-                [title.into(), body.into(), id.into(), committee.0.into()],
-            ))
-            .await?;
-        }
-        backend => {
-            tx.execute_raw(Statement::from_sql_and_values(
-                backend,
-                "INSERT INTO proposal_search_docs (proposal_id, committee_id) VALUES (?, ?) \
-                 ON CONFLICT (proposal_id) DO NOTHING",
-                [id.into(), committee.0.into()],
-            ))
-            .await?;
-            if let Some(row) = tx
-                .query_one_raw(Statement::from_sql_and_values(
-                    backend,
-                    "SELECT doc_id FROM proposal_search_docs WHERE proposal_id = ?",
-                    [id.into()],
-                ))
-                .await?
-            {
-                let doc: i64 = row.try_get("", "doc_id")?;
-                tx.execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    "INSERT INTO proposal_search (rowid, committee_id, title, body) VALUES (?, ?, ?, ?)",
-                    [doc.into(), committee.0.into(), title.into(), body.into()],
-                ))
-                .await?;
-            }
-        }
-    }
-    Ok(())
-}
-
 fn system_actor(r: &DraftRequest) -> Actor {
     let method = match r.source.0 {
         "suggestion" => "event:suggestion-carried-forward",
@@ -223,7 +177,8 @@ impl DraftRequests {
         })
         .exec_without_returning(&**tx)
         .await?;
-        index(tx, r.committee, r.event_id, &r.title, &r.body).await?;
+        // A draft must be findable by its proposer like any other.
+        crate::store::index_proposal(tx, r.committee, r.event_id, &r.title, &r.body).await?;
         let record = AuditRecord {
             committee: Some(r.committee),
             target_type: "proposal",

@@ -61,6 +61,13 @@ entity!(unit, "proposal_units", {
     pub reply_text: String,
     pub replied_at: Option<DateTimeUtc>,
     pub on_time: bool,
+    pub follow_up_date: Option<Date>,
+    pub follow_up_carried_out: Option<bool>,
+    pub follow_up_note: String,
+    pub follow_up_by: Option<Uuid>,
+    pub follow_up_at: Option<DateTimeUtc>,
+    pub opinion: String,
+    pub opinion_at: Option<DateTimeUtc>,
 });
 
 entity!(settings, "proposal_settings", {
@@ -70,6 +77,7 @@ entity!(settings, "proposal_settings", {
     pub co_unit_opinion_months: i32,
     pub reply_window_months: i32,
     pub information_body_max: i32,
+    pub due_soon_days: i32,
     pub version: i32,
     pub updated_at: DateTimeUtc,
 });

@@ -2,6 +2,7 @@
 //! Every handler reads the same: authenticate → convert and validate →
 //! call the store → convert back; errors map through `ProposalsError`.
 
+use chrono::NaiveDate;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use xieshang_platform::auth::authenticated;
@@ -159,6 +160,13 @@ fn proposal_to_proto(p: domain::Proposal) -> pb::Proposal {
                 reply_text: u.reply_text,
                 reply_time: u.replied_at.map(timestamp),
                 on_time: u.on_time,
+                follow_up_date: u.follow_up_date.map(date_to_proto),
+                follow_up: u.follow_up.map(|f| pb::FollowUpResult {
+                    carried_out: f.carried_out,
+                    note: f.note,
+                    recorded_by_user_id: f.by.to_string(),
+                    record_time: Some(timestamp(f.at)),
+                }),
             })
             .collect(),
         assign_date: p.assign_date.map(date_to_proto),
@@ -182,6 +190,7 @@ fn settings_to_proto(committee: CommitteeId, s: Settings) -> pb::ProposalSetting
         reply_window_months: s.reply_window_months,
         etag: domain::etag(s.version),
         information_body_max_chars: s.information_body_max,
+        due_soon_days: s.due_soon_days,
     }
 }
 
@@ -201,6 +210,22 @@ fn mask_paths<'a>(mask: Option<&'a prost_types::FieldMask>, allowed: &[&str]) ->
             }
         })
         .collect()
+}
+
+fn optional_date(field: &str, d: Option<&xieshang_proto::common::v1::Date>) -> Result<Option<NaiveDate>, Status> {
+    match d {
+        Some(d) => date_from_proto(field, Some(d)).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn opinion_to_proto(o: domain::CoUnitOpinion) -> pb::CoUnitOpinion {
+    pb::CoUnitOpinion {
+        proposal_id: o.proposal_id.to_string(),
+        unit_user_id: o.unit.to_string(),
+        opinion: o.opinion,
+        send_time: Some(timestamp(o.sent_at)),
+    }
 }
 
 fn ok(p: domain::Proposal) -> Reply<pb::Proposal> {
@@ -386,9 +411,16 @@ impl pb::proposal_service_server::ProposalService for ProposalApi {
         let mut patch = SettingsPatch::default();
         for path in mask_paths(
             r.update_mask.as_ref(),
-            &["objection_window_days", "co_unit_opinion_months", "reply_window_months", "information_body_max_chars"],
+            &[
+                "objection_window_days",
+                "co_unit_opinion_months",
+                "reply_window_months",
+                "information_body_max_chars",
+                "due_soon_days",
+            ],
         )? {
             match path {
+                "due_soon_days" => patch.due_soon_days = Some(s.due_soon_days),
                 "objection_window_days" => patch.objection_window_days = Some(s.objection_window_days),
                 "co_unit_opinion_months" => patch.co_unit_opinion_months = Some(s.co_unit_opinion_months),
                 "reply_window_months" => patch.reply_window_months = Some(s.reply_window_months),
@@ -413,6 +445,61 @@ impl pb::proposal_service_server::ProposalService for ProposalApi {
         Ok(Response::new(pb::ListDueProposalsResponse {
             overdue: due.overdue.into_iter().map(proposal_to_proto).collect(),
             due_soon: due.due_soon.into_iter().map(proposal_to_proto).collect(),
+        }))
+    }
+
+    async fn schedule_follow_up(&self, req: Request<pb::ScheduleFollowUpRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let proposal_id = id("id", &r.id)?;
+        let unit = optional_user("unit_user_id", &r.unit_user_id)?;
+        let date = optional_date("follow_up_date", r.follow_up_date.as_ref())?;
+        ok(self.0.schedule_follow_up(ctx, proposal_id, unit, date).await?)
+    }
+
+    async fn record_follow_up(&self, req: Request<pb::RecordFollowUpRequest>) -> Reply<pb::Proposal> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let proposal_id = id("id", &r.id)?;
+        let unit = optional_user("unit_user_id", &r.unit_user_id)?;
+        ok(self.0.record_follow_up(ctx, proposal_id, unit, r.carried_out, &r.note).await?)
+    }
+
+    async fn list_due_follow_ups(
+        &self,
+        req: Request<pb::ListDueFollowUpsRequest>,
+    ) -> Reply<pb::ListDueFollowUpsResponse> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let as_of = optional_date("as_of", r.as_of.as_ref())?;
+        let due = self.0.list_due_follow_ups(ctx, r.within_days, as_of).await?;
+        Ok(Response::new(pb::ListDueFollowUpsResponse {
+            follow_ups: due
+                .into_iter()
+                .map(|d| pb::DueFollowUp {
+                    proposal: Some(proposal_to_proto(d.proposal)),
+                    unit_user_id: d.unit.to_string(),
+                    follow_up_date: Some(date_to_proto(d.date)),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn send_co_unit_opinion(&self, req: Request<pb::SendCoUnitOpinionRequest>) -> Reply<pb::CoUnitOpinion> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let proposal_id = id("id", &r.id)?;
+        Ok(Response::new(opinion_to_proto(self.0.send_co_unit_opinion(ctx, proposal_id, &r.opinion).await?)))
+    }
+
+    async fn list_co_unit_opinions(
+        &self,
+        req: Request<pb::ListCoUnitOpinionsRequest>,
+    ) -> Reply<pb::ListCoUnitOpinionsResponse> {
+        let ctx = authenticated(&req)?;
+        let opinions = self.0.list_co_unit_opinions(ctx, id("id", &req.get_ref().id)?).await?;
+        Ok(Response::new(pb::ListCoUnitOpinionsResponse {
+            opinions: opinions.into_iter().map(opinion_to_proto).collect(),
         }))
     }
 
@@ -720,6 +807,13 @@ impl pb::digest_service_server::DigestService for DigestApi {
         let digest_id = id("digest_id", &r.digest_id)?;
         let ids = r.proposal_ids.iter().map(|s| id("proposal_ids", s)).collect::<Result<Vec<_>, _>>()?;
         digest(self.0.reorder_digest(ctx, digest_id, &ids).await?)
+    }
+
+    async fn remove_digest_entry(&self, req: Request<pb::RemoveDigestEntryRequest>) -> Reply<pb::Digest> {
+        let ctx = authenticated(&req)?;
+        let r = req.get_ref();
+        let digest_id = id("digest_id", &r.digest_id)?;
+        digest(self.0.remove_digest_entry(ctx, digest_id, id("proposal_id", &r.proposal_id)?).await?)
     }
 
     async fn export_digest(&self, req: Request<pb::ExportDigestRequest>) -> Reply<pb::ExportDigestResponse> {

@@ -79,16 +79,21 @@ impl ProposalsService {
         ]
     }
 
-    /// The deadline sweep ([`Store::sweep_deadlines`]) every `every`, until
+    /// The reminder sweep ([`Store::sweep_reminders`]) every `every`, until
     /// `shutdown` turns true. Safe to run on every replica.
     pub async fn run_sweeper(&self, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            match self.store.sweep_deadlines(xieshang_platform::time::now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(reminders = n, "deadline sweep sent reminders"),
+            match self.store.sweep_reminders(xieshang_platform::time::now()).await {
+                Ok(sweep) if sweep.total() == 0 => {}
+                Ok(sweep) => tracing::info!(
+                    overdue = sweep.overdue,
+                    due_soon = sweep.due_soon,
+                    follow_ups = sweep.follow_ups,
+                    "deadline sweep sent reminders"
+                ),
                 Err(err) => tracing::warn!(error = %err, "deadline sweep failed; will retry"),
             }
             tokio::select! {

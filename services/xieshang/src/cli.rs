@@ -30,6 +30,11 @@ pub enum Command {
         #[command(subcommand)]
         action: AnalyticsAction,
     },
+    /// Personal information at rest: re-encrypt it under a new SM4 key.
+    Pii {
+        #[command(subcommand)]
+        action: PiiAction,
+    },
     #[command(flatten)]
     Client(crate::client::ClientCommand),
 }
@@ -52,6 +57,27 @@ pub enum AnalyticsAction {
     /// Recompute every counter by replaying the retained event log (the repair
     /// tool when figures drift, and after a county moves to another city).
     Rebuild,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PiiAction {
+    /// Re-encrypt every member's phone and ID number (and studio requests'
+    /// contact phones) from the configured `pii.key` to a new key, and
+    /// recompute the ID-number digests. Stop the servers first; afterwards
+    /// put the new key in `pii.key` and start them. Safe to run again if it
+    /// stopped half way.
+    ///
+    /// The new key (32 hex digits) comes from a file or from the environment
+    /// variable XIESHANG_NEW_PII_KEY, never from the command line, where `ps`
+    /// and shell history would show it.
+    Rekey {
+        // Here rather than on `pii`, so that they follow `rekey` on the command line.
+        #[command(flatten)]
+        server: ServerArgs,
+        /// File holding the new key (32 hexadecimal digits).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: Option<PathBuf>,
+    },
 }
 
 /// Flags shared by the commands that open the database; each overrides the

@@ -7,7 +7,7 @@ use xieshang_migrations::{Migrator, MigratorTrait};
 use xieshang_platform::config::Config;
 use xieshang_platform::db;
 
-use crate::cli::{AnalyticsAction, Cli, Command, MigrateAction, ServerArgs};
+use crate::cli::{AnalyticsAction, Cli, Command, MigrateAction, PiiAction, ServerArgs};
 
 const EX_CONFIG: u8 = 64;
 
@@ -23,6 +23,16 @@ pub async fn run(cli: Cli) -> ExitCode {
         },
         Command::Analytics { server, action } => match load(&server) {
             Ok(config) => report(analytics(config, action).await),
+            Err(code) => code,
+        },
+        Command::Pii { action: PiiAction::Rekey { server, new_key_file } } => match load(&server) {
+            Ok(config) => match rekey_keys(&config, new_key_file.as_deref()) {
+                Ok((old, new)) => report(rekey(config, old, new).await),
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    ExitCode::from(EX_CONFIG)
+                }
+            },
             Err(code) => code,
         },
         Command::Client(client) => {
@@ -140,5 +150,66 @@ async fn analytics(config: Config, action: AnalyticsAction) -> anyhow::Result<()
             );
         }
     }
+    Ok(())
+}
+
+/// Environment variable the new SM4 key may come from instead of a file.
+pub const NEW_PII_KEY_ENV: &str = "XIESHANG_NEW_PII_KEY";
+
+/// The key in use and the new one. The key in use is the configured
+/// `pii.key`, or the embedded default's `<data_dir>/pii.key`; unlike `serve`,
+/// this never generates one (a fresh key would decrypt nothing).
+fn rekey_keys(config: &Config, new_key_file: Option<&std::path::Path>) -> anyhow::Result<([u8; 16], [u8; 16])> {
+    use anyhow::Context;
+    use secrecy::ExposeSecret;
+    use xieshang_membership::rekey::parse_key;
+    let current = match &config.pii.key {
+        Some(key) => key.expose_secret().to_owned(),
+        None if config.database.is_sqlite() => {
+            let path = config.data_dir.join("pii.key");
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("no pii.key configured and cannot read {}", path.display()))?
+        }
+        None => anyhow::bail!("pii.key (XIESHANG__PII__KEY) must be configured: it is the key the data is under"),
+    };
+    let old = parse_key(&current).map_err(|e| anyhow::anyhow!("pii.key: {e}"))?;
+    let env = std::env::var(NEW_PII_KEY_ENV).ok().filter(|v| !v.trim().is_empty());
+    let new = match (new_key_file, env) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("give the new key either in --new-key-file or in {NEW_PII_KEY_ENV}, not both")
+        }
+        (Some(path), None) => {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the new key from {}", path.display()))?
+        }
+        (None, Some(value)) => value,
+        (None, None) => anyhow::bail!("the new key is required: --new-key-file FILE, or {NEW_PII_KEY_ENV}"),
+    };
+    let new = parse_key(&new).map_err(|e| anyhow::anyhow!("the new key: {e}"))?;
+    anyhow::ensure!(old != new, "the new key is the key in use: nothing to rotate");
+    Ok((old, new))
+}
+
+async fn rekey(config: Config, old: [u8; 16], new: [u8; 16]) -> anyhow::Result<()> {
+    let db = db::Db::connect(&config.database).await?;
+    let started = std::time::Instant::now();
+    // Progress goes to stderr (stdout keeps only the final report); committee
+    // codes and counts, never values.
+    let mut progress = |p: xieshang_membership::rekey::RekeyProgress| {
+        eprintln!("{}: {} / {} rows", p.committee_code, p.rows_done, p.rows_total);
+    };
+    let report = xieshang_membership::rekey::rekey(&db, old, new, &mut progress)
+        .await
+        .map_err(|e| anyhow::anyhow!("re-encrypting personal information: {e} (committees finished so far stay done; fix the cause and run again)"))?;
+    println!(
+        "re-encrypted {} members and {} studio requests in {} of {} committees ({} members and {} requests were already \
+         under the new key) in {:.1} s\nnow set pii.key to the new key and restart every service",
+        report.members_rekeyed,
+        report.requests_rekeyed,
+        report.committees_changed,
+        report.committees,
+        report.members_current,
+        report.requests_current,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

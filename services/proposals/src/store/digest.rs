@@ -266,6 +266,43 @@ impl Store {
         Ok(found)
     }
 
+    /// Removes a proposal's entry; the later entries move up, so positions
+    /// stay contiguous. The office only.
+    pub async fn remove_digest_entry(&self, ctx: &TenantContext, digest_id: Uuid, proposal_id: Uuid) -> Result<Digest> {
+        let committee = own_committee(ctx)?;
+        require_office(ctx)?;
+        let tx = self.begin(ctx).await?;
+        let row = find_digest(&tx, committee, digest_id).await?;
+        let Some(entry) = entries_of(&tx, digest_id).await?.into_iter().find(|e| e.proposal_id == proposal_id) else {
+            return Err(ProposalsError::NotFound("digest entry"));
+        };
+        digest_entry::Entity::delete_many()
+            .filter(digest_entry::Column::DigestId.eq(digest_id))
+            .filter(digest_entry::Column::ProposalId.eq(proposal_id))
+            .exec(&*tx)
+            .await?;
+        digest_entry::Entity::update_many()
+            .col_expr(digest_entry::Column::Position, Expr::col(digest_entry::Column::Position).sub(1))
+            .filter(digest_entry::Column::DigestId.eq(digest_id))
+            .filter(digest_entry::Column::Position.gt(entry.position))
+            .exec(&*tx)
+            .await?;
+        touch(&tx, digest_id).await?;
+        record(
+            &tx,
+            ctx,
+            committee,
+            "proposal_digest",
+            digest_id,
+            json!({"removed": {"proposal": proposal_id.to_string(), "position": entry.position}}),
+            None,
+        )
+        .await?;
+        let found = assemble(&tx, row).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
     /// The digest as a Markdown or Word document. The office only.
     pub async fn export_digest(&self, ctx: &TenantContext, id: Uuid, format: ExportFormat) -> Result<Exported> {
         let d = self.get_digest(ctx, id).await?;

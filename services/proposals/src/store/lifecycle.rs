@@ -71,7 +71,7 @@ fn reason(field: &'static str, v: &str) -> Result<String> {
 }
 
 /// Moves the row to the state after `action`, or refuses.
-fn step(found: &mut Loaded, action: Action) -> Result<(ProposalState, ProposalState)> {
+pub(super) fn step(found: &mut Loaded, action: Action) -> Result<(ProposalState, ProposalState)> {
     let from = found.state();
     let to = apply(from, action)?;
     found.row.state = to.as_str().to_owned();
@@ -118,7 +118,7 @@ async fn insert_co_signers(tx: &Tx, committee: CommitteeId, id: Uuid, ids: &[Use
 }
 
 impl Store {
-    async fn finish(&self, tx: Tx, id: Uuid) -> Result<Proposal> {
+    pub(super) async fn finish(&self, tx: Tx, id: Uuid) -> Result<Proposal> {
         let found = load(&tx, id).await?.ok_or(ProposalsError::NotFound("proposal"))?;
         tx.commit().await?;
         Ok(found.into_domain())
@@ -510,6 +510,13 @@ impl Store {
             reply_text: Set(String::new()),
             replied_at: Set(None),
             on_time: Set(false),
+            follow_up_date: Set(None),
+            follow_up_carried_out: Set(None),
+            follow_up_note: Set(String::new()),
+            follow_up_by: Set(None),
+            follow_up_at: Set(None),
+            opinion: Set(String::new()),
+            opinion_at: Set(None),
         }))
         .exec_without_returning(&*tx)
         .await?;
@@ -706,6 +713,11 @@ impl Store {
                 .col_expr(unit::Column::ReplyText, Expr::value(String::new()))
                 .col_expr(unit::Column::RepliedAt, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
                 .col_expr(unit::Column::OnTime, Expr::value(false))
+                .col_expr(unit::Column::FollowUpDate, Expr::value(Option::<NaiveDate>::None))
+                .col_expr(unit::Column::FollowUpCarriedOut, Expr::value(Option::<bool>::None))
+                .col_expr(unit::Column::FollowUpNote, Expr::value(String::new()))
+                .col_expr(unit::Column::FollowUpBy, Expr::value(Option::<Uuid>::None))
+                .col_expr(unit::Column::FollowUpAt, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
                 .filter(unit::Column::ProposalId.eq(id))
                 .exec(&*tx)
                 .await?;

@@ -6,6 +6,7 @@
 
 mod deadlines;
 mod digest;
+mod followup;
 mod information;
 mod lifecycle;
 mod search;
@@ -25,17 +26,19 @@ use xieshang_platform::ids::{CommitteeId, UserId};
 use xieshang_proto::common::v1::Role;
 use xieshang_proto::events::v1::event::Payload;
 
-pub use deadlines::DueProposals;
+pub use deadlines::{DueFollowUp, DueProposals, Sweep};
 pub use digest::{ExportFormat, Exported, NewDigestEntry};
 pub use information::{InformationFilter, NewInformation, Upward};
 pub use lifecycle::{Assignment, NewProposal, ProposalPatch};
 #[cfg(feature = "bench-support")]
 pub use search::BenchProposal;
+pub(crate) use search::index_proposal;
 pub use search::{QUERY_MAX, SearchFilter, SearchHit};
 pub use settings::SettingsPatch;
 
 use crate::domain::{
-    AssignedUnit, Category, CoSignature, Conversion, Kind, Proposal, ProposalState, Rating, ReplyClass, UnitRole,
+    AssignedUnit, Category, CoSignature, Conversion, FollowUp, Kind, Proposal, ProposalState, Rating, ReplyClass,
+    UnitRole,
 };
 use crate::entity::{co_signer, proposal, unit, user_role};
 use crate::error::{ProposalsError, Result};
@@ -294,6 +297,13 @@ impl Loaded {
                     reply_text: u.reply_text,
                     replied_at: u.replied_at,
                     on_time: u.on_time,
+                    follow_up_date: u.follow_up_date,
+                    follow_up: match (u.follow_up_carried_out, u.follow_up_by, u.follow_up_at) {
+                        (Some(carried_out), Some(by), Some(at)) => {
+                            Some(FollowUp { carried_out, note: u.follow_up_note, by: UserId(by), at })
+                        }
+                        _ => None,
+                    },
                 })
                 .collect(),
             assign_date: row.assign_date,

@@ -18,6 +18,7 @@ pub struct SettingsPatch {
     pub co_unit_opinion_months: Option<i32>,
     pub reply_window_months: Option<i32>,
     pub information_body_max: Option<i32>,
+    pub due_soon_days: Option<i32>,
 }
 
 /// The committee's settings, or the defaults.
@@ -30,6 +31,7 @@ pub(super) async fn settings_of(tx: &Tx, committee: CommitteeId) -> Result<Setti
             co_unit_opinion_months: s.co_unit_opinion_months,
             reply_window_months: s.reply_window_months,
             information_body_max: s.information_body_max,
+            due_soon_days: s.due_soon_days,
             version: s.version,
         })
         .unwrap_or_default())
@@ -84,6 +86,9 @@ impl Store {
             }
             current.information_body_max = v;
         }
+        if let Some(v) = patch.due_soon_days {
+            current.due_soon_days = in_range("settings.due_soon_days", v, crate::domain::DUE_SOON_DAYS_MAX)?;
+        }
         let old = current.version;
         current.version = old + 1;
         let model = settings::ActiveModel {
@@ -92,6 +97,7 @@ impl Store {
             co_unit_opinion_months: Set(current.co_unit_opinion_months),
             reply_window_months: Set(current.reply_window_months),
             information_body_max: Set(current.information_body_max),
+            due_soon_days: Set(current.due_soon_days),
             version: Set(current.version),
             updated_at: Set(xieshang_platform::time::now()),
         };
@@ -117,7 +123,8 @@ impl Store {
             json!({"objection_window_days": current.objection_window_days,
                 "co_unit_opinion_months": current.co_unit_opinion_months,
                 "reply_window_months": current.reply_window_months,
-                "information_body_max": current.information_body_max}),
+                "information_body_max": current.information_body_max,
+                "due_soon_days": current.due_soon_days}),
             None,
         )
         .await?;
