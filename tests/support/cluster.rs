@@ -26,13 +26,14 @@ pub fn redis_url() -> String {
 }
 
 /// The `xieshang` binary: `XIESHANG_BIN`, or built now with the cargo that
-/// builds this suite (a no-op when it is up to date).
+/// builds this suite (a no-op when it is up to date). `--workspace --all-targets`
+/// keeps the feature set of the suite's own build, so no dependency is rebuilt.
 pub fn xieshang_binary() -> PathBuf {
     if let Ok(path) = std::env::var("XIESHANG_BIN") {
         return PathBuf::from(path);
     }
     let output = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "xieshang", "--bin", "xieshang", "--message-format=json"])
+        .args(["build", "--quiet", "--workspace", "--all-targets", "--message-format=json"])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .stderr(Stdio::inherit())
         .output()
@@ -42,6 +43,7 @@ pub fn xieshang_binary() -> PathBuf {
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter_map(|message| message.get("executable").and_then(|e| e.as_str()).map(PathBuf::from))
+        .filter(|path| path.file_name().is_some_and(|name| name == "xieshang"))
         .last()
         .expect("cargo reported the xieshang executable")
 }
