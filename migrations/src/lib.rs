@@ -20,6 +20,7 @@ mod m20261123_000009_membership_projects;
 mod m20261123_000010_consultation_quality;
 mod m20261123_000011_member_studios;
 mod m20261124_000001_proposals_followup;
+mod m20261125_000001_analytics_metric_length;
 pub mod rls;
 mod schema;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_consultation_quality::Migration),
             Box::new(m20261123_000011_member_studios::Migration),
             Box::new(m20261124_000001_proposals_followup::Migration),
+            Box::new(m20261125_000001_analytics_metric_length::Migration),
         ]
     }
 }

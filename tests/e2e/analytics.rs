@@ -395,7 +395,7 @@ async fn figures_roll_up_the_tree_and_rebuild_equals_incremental() {
     assert_eq!(service.position().await.unwrap().events_applied, MIX_EVENTS);
 
     // A rebuild from the event log equals the incremental counters.
-    let report = service.rebuild().await.unwrap();
+    let report = service.rebuild(&|_| {}).await.unwrap();
     assert_eq!(report.events_applied as i64, MIX_EVENTS);
     assert_eq!(report.counters, before.len());
     assert_eq!(service.store().counters().await.unwrap(), before);
@@ -485,5 +485,50 @@ async fn a_committee_reads_itself_and_below_never_a_sibling_or_a_parent() {
         assert!(visible(&m.tree.lincheng.id).await.iter().all(|c| *c == m.tree.lincheng.id));
         assert!(visible(&m.tree.zhejiang.id).await.iter().all(|c| *c != m.tree.ningjin.id && *c != m.tree.hebei.id));
     }
+    m.app.stop().await;
+}
+
+#[tokio::test]
+async fn operators_read_the_national_figures_offices_do_not() {
+    let m = mix().await;
+    let (year, _, _, _) = this_year_and_month();
+    let operator = m.app.operator().await;
+    let national = |committee_id: &str, rollup: pa::Rollup| pa::GetFiguresRequest {
+        committee_id: committee_id.into(),
+        period: year.clone(),
+        rollup: rollup as i32,
+    };
+
+    // The platform: every province's SUBTREE figures summed.
+    let all = analytics(&operator).get_figures(national("", pa::Rollup::Subtree)).await.unwrap().into_inner();
+    assert_eq!(all.committee_id, "");
+    let hebei = figures(&mut analytics(&operator), &m.tree.hebei.id, &year, pa::Rollup::Subtree).await;
+    let zhejiang = figures(&mut analytics(&operator), &m.tree.zhejiang.id, &year, pa::Rollup::Subtree).await;
+    assert_eq!(counts(&all), sum(&counts(&hebei), &counts(&zhejiang)));
+    assert_eq!(all.counts["proposals_submitted"], 7);
+    assert_eq!(rate(&all, "filing_rate").numerator, 6);
+    let status =
+        assert_code(analytics(&operator).get_figures(national("", pa::Rollup::Own)).await, Code::InvalidArgument);
+    assert_eq!(violated_field(&status), "rollup");
+
+    // The provinces ranked by submissions: 河北 (6) before 浙江 (1).
+    let provinces = analytics(&operator)
+        .get_breakdown(pa::GetBreakdownRequest {
+            committee_id: String::new(),
+            period: year.clone(),
+            metric: "proposals_submitted".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let ranked: Vec<(i32, &str, f64)> = provinces.rows.iter().map(|r| (r.rank, r.code.as_str(), r.value)).collect();
+    assert_eq!(ranked, vec![(1, "130000", 6.0), (2, "330000", 1.0)]);
+
+    // A provincial office has no national view: the committee is required.
+    let status = assert_code(
+        analytics(&m.province_admin).get_figures(national("", pa::Rollup::Subtree)).await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(violated_field(&status), "committee_id");
     m.app.stop().await;
 }

@@ -33,7 +33,7 @@ async fn demo_then_tree_prints_the_hebei_committees() {
     demo.extend(common);
     let loaded = xieshang(&demo).await.expect("demo loads");
     assert!(loaded.contains("130528"), "{loaded}");
-    assert!(loaded.contains("45 members on the roster, 8 proposals"), "{loaded}");
+    assert!(loaded.contains("45 members on the roster, 11 proposals"), "{loaded}");
     // A second run changes nothing and does not fail.
     xieshang(&demo).await.expect("demo is idempotent");
 

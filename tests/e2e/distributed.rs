@@ -220,7 +220,7 @@ async fn a_county_proposal_reaches_other_processes_and_a_killed_consumer_applies
     let analytics = xieshang_analytics::AnalyticsService::new(database(&cluster.database_url).await);
     let incremental = analytics.store().counters().await.unwrap();
     assert!(!incremental.is_empty());
-    analytics.rebuild().await.unwrap();
+    analytics.rebuild(&|_| {}).await.unwrap();
     assert_eq!(analytics.store().counters().await.unwrap(), incremental, "incremental counters equal a rebuild");
     cluster.stop().await;
 }

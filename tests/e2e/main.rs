@@ -3,12 +3,14 @@
 //! suite links once.
 
 mod analytics;
+mod analytics_membership;
 mod audit_and_events;
 mod auth;
 mod cli;
 mod cli_more;
 mod committees;
 mod consultation;
+mod demo_data;
 mod distributed;
 mod events_coverage;
 mod information;

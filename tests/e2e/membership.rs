@@ -693,14 +693,10 @@ async fn a_filed_proposal_gives_one_proposals_entry_even_when_delivered_twice() 
     assert_eq!(record.total_points, 8);
 
     // The same event delivered again changes nothing.
-    let filed_event = recorder
-        .events
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|e| matches!(&e.payload, Some(Payload::ProposalFiled(f)) if f.proposal_id == draft.id))
-        .cloned()
-        .expect("the ProposalFiled event");
+    // The recorder is one more handler: it may hear the event after membership did.
+    let filed = |e: &Event| matches!(&e.payload, Some(Payload::ProposalFiled(f)) if f.proposal_id == draft.id);
+    eventually("the recorder to hear ProposalFiled", async || recorder.snapshot().iter().any(filed)).await;
+    let filed_event = recorder.snapshot().into_iter().find(filed).expect("the ProposalFiled event");
     assert_eq!(entry.source_event_id, filed_event.id);
     app.running.bus.publish(&filed_event).await.unwrap();
     app.running.bus.publish(&filed_event).await.unwrap();

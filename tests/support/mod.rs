@@ -74,12 +74,13 @@ impl Drop for TempDir {
     }
 }
 
-fn postgres_base() -> String {
+/// The PostgreSQL server the suites (and the benches) create their databases on.
+pub fn postgres_base() -> String {
     std::env::var("XIESHANG_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// Replaces the database name of a postgres URL.
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let slash = base.rfind('/').expect("postgres URL has a database");
     let mut out = format!("{}/{}", &base[..slash], name);

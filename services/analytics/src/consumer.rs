@@ -15,7 +15,19 @@
 //! - supervision: `SupervisionReportFiled` (one fact per problem reported),
 //!   `SupervisionRectificationChanged` into RECTIFIED or NOT_RECTIFIED
 //!   (final states, reached once per problem);
-//! - studios: `StudioRequestDrafted` (in total and by target).
+//! - studios: `StudioRequestDrafted` (in total and by target);
+//! - membership: `MemberEnrolled` (`members_enrolled`); `MemberStatusChanged`
+//!   from SERVING to RESIGNED or DISMISSED (`members_departed`; a return to
+//!   serving is not counted); `ReportingSessionClosed` adds its changes to
+//!   the campaign figures (`reporting_due`, `reported_on_site`,
+//!   `reported_by_video`, `not_reported`, `reports_excellent`) — each member
+//!   counts once a year, so a make-up session's `not_reported` is negative
+//!   and the sum over a year is exact; `PerformanceEntryRecorded`
+//!   (`performance_entries`, and its points summed into `performance_points`).
+//!
+//! Every fact falls in the period of the event's `occur_time` (when the change
+//! was recorded), membership's too: a record entry dated in December and
+//! entered in January counts in January, as attendance recorded late does.
 //!
 //! Delivery is at least once; the store records the event id in the same
 //! transaction as the counters (insert if absent), so an event delivered twice
@@ -45,6 +57,8 @@ pub fn facts(event: &Event) -> Vec<Fact> {
     let at = event.occur_time.as_ref().map_or_else(xieshang_platform::time::now, |t| occurred(t.seconds, t.nanos));
     let here = committee(&event.committee_id);
     let mut out: Vec<(Option<Uuid>, &'static str)> = Vec::new();
+    // Facts that add more than one (sums, and the reporting campaign's changes).
+    let mut sums: Vec<(Option<Uuid>, &'static str, i64)> = Vec::new();
     match event.payload.as_ref() {
         Some(Payload::ProposalSubmitted(_)) => out.push((here, "proposals_submitted")),
         Some(Payload::ProposalFiled(_)) => out.push((here, "proposals_filed")),
@@ -134,9 +148,40 @@ pub fn facts(event: &Event) -> Vec<Fact> {
                 out.push((here, by_target));
             }
         }
+        Some(Payload::MemberEnrolled(_)) => out.push((here, "members_enrolled")),
+        // A departure leaves the serving roster; a change between the other statuses, or a
+        // return to serving, is not one.
+        Some(Payload::MemberStatusChanged(c))
+            if c.from == "SERVING" && matches!(c.to.as_str(), "RESIGNED" | "DISMISSED") =>
+        {
+            out.push((here, "members_departed"))
+        }
+        Some(Payload::ReportingSessionClosed(r)) => {
+            for (metric, change) in [
+                ("reporting_due", r.members_due),
+                ("reported_on_site", r.reported_on_site),
+                ("reported_by_video", r.reported_by_video),
+                ("not_reported", r.not_reported),
+                ("reports_excellent", r.reports_excellent),
+            ] {
+                if change != 0 {
+                    sums.push((here, metric, i64::from(change)));
+                }
+            }
+        }
+        Some(Payload::PerformanceEntryRecorded(e)) => {
+            out.push((here, "performance_entries"));
+            if e.points != 0 {
+                sums.push((here, "performance_points", i64::from(e.points)));
+            }
+        }
         _ => {}
     }
-    out.into_iter().filter_map(|(c, metric)| c.map(|committee| Fact { committee, metric, at })).collect()
+    out.into_iter()
+        .map(|(c, metric)| (c, metric, 1))
+        .chain(sums)
+        .filter_map(|(c, metric, value)| c.map(|committee| Fact { committee, metric, at, value }))
+        .collect()
 }
 
 #[async_trait]
@@ -157,5 +202,127 @@ impl EventHandler for CounterConsumer {
         let new = self.store.apply(event_id, &facts).await.map_err(|e| Box::new(e) as HandlerError)?;
         tracing::debug!(event = %event.id, new, facts = facts.len(), "analytics counters from an event");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost_types::Timestamp;
+    use xieshang_proto::common::v1::Date;
+    use xieshang_proto::events::v1::{
+        MemberEnrolled, MemberStatusChanged, PerformanceEntryRecorded, ReportingSessionClosed,
+    };
+
+    use super::*;
+    use crate::domain::Period;
+
+    /// 宁晋县政协's id in these tests.
+    fn ningjin() -> Uuid {
+        Uuid::from_u128(0x130528)
+    }
+
+    fn event(payload: Payload) -> Event {
+        Event {
+            id: Uuid::now_v7().to_string(),
+            // 2026-04-20 10:00 in Beijing.
+            occur_time: Some(Timestamp { seconds: 1_776_650_400, nanos: 0 }),
+            committee_id: ningjin().to_string(),
+            payload: Some(payload),
+            ..Default::default()
+        }
+    }
+
+    fn counted(e: &Event) -> Vec<(&'static str, i64)> {
+        facts(e).into_iter().map(|f| (f.metric, f.value)).collect()
+    }
+
+    #[test]
+    fn enrolments_and_departures_count_members() {
+        let enrolled = event(Payload::MemberEnrolled(MemberEnrolled {
+            member_id: Uuid::now_v7().to_string(),
+            sector_id: Uuid::now_v7().to_string(),
+            term_number: 10,
+        }));
+        let f = facts(&enrolled);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].committee, f[0].metric, f[0].value), (ningjin(), "members_enrolled", 1));
+        assert_eq!(Period::containing(f[0].at)[2], Period::Month(2026, 4));
+        let changed = |from: &str, to: &str| {
+            event(Payload::MemberStatusChanged(MemberStatusChanged {
+                member_id: Uuid::now_v7().to_string(),
+                from: from.into(),
+                to: to.into(),
+                effective_date: Some(Date { year: 2026, month: 4, day: 1 }),
+            }))
+        };
+        assert_eq!(counted(&changed("SERVING", "RESIGNED")), [("members_departed", 1)]);
+        assert_eq!(counted(&changed("SERVING", "DISMISSED")), [("members_departed", 1)]);
+        // Not a departure from the roster of serving members.
+        assert!(counted(&changed("RESIGNED", "DISMISSED")).is_empty());
+        assert!(counted(&changed("RESIGNED", "SERVING")).is_empty());
+    }
+
+    #[test]
+    fn a_closed_session_adds_its_changes_to_the_campaign() {
+        let regular = event(Payload::ReportingSessionClosed(ReportingSessionClosed {
+            session_id: Uuid::now_v7().to_string(),
+            year: 2026,
+            make_up: false,
+            members_due: 20,
+            reported_on_site: 17,
+            reported_by_video: 1,
+            not_reported: 2,
+            reports_excellent: 4,
+            suggestions_raised: 9,
+        }));
+        assert_eq!(
+            counted(&regular),
+            [
+                ("reporting_due", 20),
+                ("reported_on_site", 17),
+                ("reported_by_video", 1),
+                ("not_reported", 2),
+                ("reports_excellent", 4)
+            ]
+        );
+        // A make-up session hears the two who missed theirs: no one new is due.
+        let make_up = event(Payload::ReportingSessionClosed(ReportingSessionClosed {
+            session_id: Uuid::now_v7().to_string(),
+            year: 2026,
+            make_up: true,
+            reported_on_site: 2,
+            not_reported: -2,
+            reports_excellent: 1,
+            ..Default::default()
+        }));
+        assert_eq!(counted(&make_up), [("reported_on_site", 2), ("not_reported", -2), ("reports_excellent", 1)]);
+        let mut year = crate::domain::Counts::default();
+        for f in facts(&regular).into_iter().chain(facts(&make_up)) {
+            year.add(f.metric, f.value);
+        }
+        assert_eq!(year.get("not_reported"), 0);
+        assert_eq!(year.measure("reporting_on_site_rate"), (19.0 / 20.0, false));
+        assert_eq!(year.measure("reporting_rate"), (1.0, false));
+        assert_eq!(year.measure("excellence_rate"), (5.0 / 19.0, false));
+    }
+
+    #[test]
+    fn an_entry_counts_once_and_adds_its_points() {
+        let entry = |points: i32| {
+            event(Payload::PerformanceEntryRecorded(PerformanceEntryRecorded {
+                entry_id: Uuid::now_v7().to_string(),
+                member_id: Uuid::now_v7().to_string(),
+                kind: "SPEECHES".into(),
+                points,
+                source: "STAFF".into(),
+                date: Some(Date { year: 2026, month: 3, day: 5 }),
+            }))
+        };
+        assert_eq!(counted(&entry(5)), [("performance_entries", 1), ("performance_points", 5)]);
+        assert_eq!(counted(&entry(0)), [("performance_entries", 1)]);
+        // Without a committee there is nobody to count for.
+        let mut orphan = entry(3);
+        orphan.committee_id = String::new();
+        assert!(facts(&orphan).is_empty());
     }
 }

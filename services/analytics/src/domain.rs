@@ -140,6 +140,15 @@ pub const METRICS: &[&str] = &[
     "studio_requests_drafted",
     "studio_requests_to_proposals",
     "studio_requests_to_information",
+    "members_enrolled",
+    "members_departed",
+    "reporting_due",
+    "reported_on_site",
+    "reported_by_video",
+    "not_reported",
+    "reports_excellent",
+    "performance_entries",
+    "performance_points",
 ];
 
 /// The family of a metric added after the first slice; `None` for the first
@@ -151,6 +160,15 @@ pub fn later_family(metric: &str) -> Option<&'static str> {
         Some("supervision")
     } else if metric.starts_with("studio_") {
         Some("studios")
+    } else if metric.starts_with("members_") {
+        Some("membership")
+    } else if matches!(
+        metric,
+        "reporting_due" | "reported_on_site" | "reported_by_video" | "not_reported" | "reports_excellent"
+    ) {
+        Some("reporting")
+    } else if metric.starts_with("performance_") {
+        Some("performance")
     } else {
         None
     }
@@ -183,6 +201,13 @@ pub const RATES: &[(&str, &[&str], &[&str])] = &[
     // As the consultation service's AdoptionRate: adopted and partly adopted over those with feedback.
     ("suggestion_adoption_rate", &["suggestions_adopted", "suggestions_partly_adopted"], &["suggestions_fed_back"]),
     ("rectification_rate", &["supervision_problems_rectified"], &["supervision_problems_reported"]),
+    // Annual reporting (述职), as the reporting service's campaign statistics and
+    // DOMAIN.md: on site over due (宁晋 263 / 268 ≈ 98%); reported at all (on
+    // site or by video) over due; excellent (best final score ≥ 90) over those
+    // who reported on site, since only on-site reports are scored (宁晋 54 / 263 ≈ 20%).
+    ("reporting_on_site_rate", &["reported_on_site"], &["reporting_due"]),
+    ("reporting_rate", &["reported_on_site", "reported_by_video"], &["reporting_due"]),
+    ("excellence_rate", &["reports_excellent"], &["reported_on_site"]),
 ];
 
 /// A metric or rate name a caller may rank or chart by.
@@ -219,7 +244,8 @@ impl Counts {
 
     /// Every metric of the proposals, information and attendance families,
     /// zeros included; the metrics of a later family (consultation,
-    /// supervision, studios) when any of that family's counters is non-zero,
+    /// supervision, studios, membership, reporting, performance) when any of
+    /// that family's counters is non-zero,
     /// so committees that do not use it read the figures they always did.
     pub fn all(&self) -> Vec<(&'static str, i64)> {
         let used: Vec<&str> = METRICS.iter().filter(|m| self.get(m) != 0).filter_map(|m| later_family(m)).collect();
@@ -294,6 +320,8 @@ pub struct Fact {
     pub committee: uuid::Uuid,
     pub metric: &'static str,
     pub at: DateTime<Utc>,
+    /// How much the fact adds: 1 for a count, the points for a sum.
+    pub value: i64,
 }
 
 /// The ancestors in a materialized path "/a/b/c/" (ids parsed), root first.
@@ -382,6 +410,54 @@ mod tests {
         assert!(!names.iter().any(|m| m.starts_with("studio_")));
         assert!(names.contains(&"proposals_overdue"));
         assert_eq!(Counts::default().all().len(), 21);
+    }
+
+    #[test]
+    fn reporting_rates_follow_the_ningjin_campaign() {
+        // 宁晋: 268 due, 263 on site, 5 by video (none missing), 54 scored 90 or more.
+        let mut c = Counts::default();
+        c.add("reporting_due", 268);
+        c.add("reported_on_site", 263);
+        c.add("reported_by_video", 5);
+        c.add("reports_excellent", 54);
+        let (on_site, undefined) = c.measure("reporting_on_site_rate");
+        assert!((on_site - 263.0 / 268.0).abs() < 1e-9 && !undefined, "{on_site}");
+        assert_eq!(c.measure("reporting_rate"), (1.0, false));
+        let (excellent, _) = c.measure("excellence_rate");
+        assert!((excellent - 54.0 / 263.0).abs() < 1e-9, "{excellent}");
+        let rates = c.rates();
+        let excellence = rates.iter().find(|r| r.name == "excellence_rate").unwrap();
+        assert_eq!((excellence.numerator, excellence.denominator), (54, 263));
+        // Nobody due, nobody on site: undefined, not zero.
+        let empty = Counts::default();
+        for rate in ["reporting_on_site_rate", "reporting_rate", "excellence_rate"] {
+            assert_eq!(empty.measure(rate), (0.0, true), "{rate}");
+            assert!(check_measure("metric", rate).is_ok());
+        }
+        for metric in ["members_enrolled", "not_reported", "performance_points", "reports_excellent"] {
+            assert!(check_measure("metric", metric).is_ok(), "{metric}");
+        }
+    }
+
+    #[test]
+    fn membership_families_show_up_once_used() {
+        assert_eq!(later_family("members_departed"), Some("membership"));
+        assert_eq!(later_family("reporting_due"), Some("reporting"));
+        assert_eq!(later_family("reported_by_video"), Some("reporting"));
+        assert_eq!(later_family("not_reported"), Some("reporting"));
+        assert_eq!(later_family("reports_excellent"), Some("reporting"));
+        assert_eq!(later_family("performance_points"), Some("performance"));
+        assert_eq!(later_family("reply_class_a"), None, "a first-slice metric stays always listed");
+        let mut c = Counts::default();
+        c.add("performance_points", 5);
+        let names: Vec<&str> = c.all().into_iter().map(|(m, _)| m).collect();
+        assert!(names.contains(&"performance_entries") && names.contains(&"performance_points"));
+        assert!(!names.contains(&"members_enrolled") && !names.contains(&"reporting_due"));
+        // A make-up session's negative change to not_reported still shows the family.
+        let mut c = Counts::default();
+        c.add("not_reported", -1);
+        let names: Vec<&str> = c.all().into_iter().map(|(m, _)| m).collect();
+        assert!(names.contains(&"reported_on_site"));
     }
 
     #[test]

@@ -63,9 +63,17 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
     async fn get_figures(&self, req: Request<pb::GetFiguresRequest>) -> Reply<pb::Figures> {
         let ctx = authenticated(&req)?;
         let r = req.get_ref();
-        let id = committee("committee_id", &r.committee_id)?;
         let period = Period::parse("period", &r.period)?;
         let rollup = rollup("rollup", r.rollup)?;
+        if r.committee_id.is_empty() && ctx.is_operator() {
+            if rollup != Rollup::Subtree {
+                return Err(invalid_argument("rollup", "the national figures are SUBTREE figures"));
+            }
+            let mut figures = figures_to_proto(self.0.national_figures(ctx, period).await?);
+            figures.committee_id.clear();
+            return Ok(Response::new(figures));
+        }
+        let id = committee("committee_id", &r.committee_id)?;
         let figures = self.0.figures(ctx, id, period, rollup).await?;
         Ok(Response::new(figures_to_proto(figures)))
     }
@@ -73,14 +81,18 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
     async fn get_breakdown(&self, req: Request<pb::GetBreakdownRequest>) -> Reply<pb::Breakdown> {
         let ctx = authenticated(&req)?;
         let r = req.get_ref();
-        let id = committee("committee_id", &r.committee_id)?;
         let period = Period::parse("period", &r.period)?;
         if r.metric.is_empty() {
             return Err(invalid_argument("metric", "is required"));
         }
-        let rows = self.0.breakdown(ctx, id, period, &r.metric).await?;
+        let (id, rows) = if r.committee_id.is_empty() && ctx.is_operator() {
+            (String::new(), self.0.national_breakdown(ctx, period, &r.metric).await?)
+        } else {
+            let id = committee("committee_id", &r.committee_id)?;
+            (id.to_string(), self.0.breakdown(ctx, id, period, &r.metric).await?)
+        };
         Ok(Response::new(pb::Breakdown {
-            committee_id: id.to_string(),
+            committee_id: id,
             period: period.to_string(),
             previous_period: period.previous().to_string(),
             metric: r.metric.clone(),

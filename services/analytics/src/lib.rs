@@ -25,7 +25,7 @@ use xieshang_platform::events::EventHandler;
 use xieshang_proto::analytics::v1 as pb;
 
 pub use error::AnalyticsError;
-pub use store::{Counter, Position, RebuildReport, Store};
+pub use store::{Counter, Position, RebuildProgress, RebuildReport, Store};
 
 /// Fully-qualified names of the gRPC services this crate serves (for health reporting).
 pub const SERVICE_NAMES: &[&str] = &["xieshang.analytics.v1.AnalyticsService"];
@@ -65,9 +65,8 @@ impl AnalyticsService {
 
     /// Recomputes every counter from scratch by replaying the retained event
     /// log (the outbox), in one transaction that swaps the fresh counters in.
-    /// The repair tool if counters drift; rebuilding from the source
-    /// services' own tables is a later step.
-    pub async fn rebuild(&self) -> error::Result<RebuildReport> {
-        self.store.rebuild(consumer::facts).await
+    /// The repair tool if counters drift; `progress` hears as it goes.
+    pub async fn rebuild(&self, progress: &(dyn Fn(store::RebuildProgress) + Sync)) -> error::Result<RebuildReport> {
+        self.store.rebuild(consumer::facts, progress).await
     }
 }

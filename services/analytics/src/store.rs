@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
 use uuid::Uuid;
 use xieshang_platform::auth::TenantContext;
@@ -77,12 +77,12 @@ impl Deltas {
             prefix.push('/');
             for period in &periods {
                 let key = (*id, Rollup::Subtree, period.to_string(), fact.metric);
-                self.0.entry(key).or_insert_with(|| (0, prefix.clone())).0 += 1;
+                self.0.entry(key).or_insert_with(|| (0, prefix.clone())).0 += fact.value;
             }
         }
         for period in &periods {
             let key = (fact.committee, Rollup::Own, period.to_string(), fact.metric);
-            self.0.entry(key).or_insert_with(|| (0, path.to_owned())).0 += 1;
+            self.0.entry(key).or_insert_with(|| (0, path.to_owned())).0 += fact.value;
         }
     }
 }
@@ -98,6 +98,15 @@ fn require_office(ctx: &TenantContext) -> Result<()> {
         Ok(())
     } else {
         Err(AnalyticsError::denied("this needs the STAFF or COMMITTEE_ADMIN role"))
+    }
+}
+
+/// The platform-wide view is the operators'.
+fn require_operator(ctx: &TenantContext) -> Result<()> {
+    if ctx.is_operator() {
+        Ok(())
+    } else {
+        Err(AnalyticsError::denied("the national figures are read by platform operators"))
     }
 }
 
@@ -139,6 +148,40 @@ async fn read_counts(
     Ok(out)
 }
 
+/// The committees without a parent (the provinces).
+async fn roots(tx: &Tx) -> Result<Vec<committee::Model>> {
+    Ok(committee::Entity::find().filter(committee::Column::ParentId.is_null()).all(&**tx).await?)
+}
+
+/// `committees`' SUBTREE figures for `period`, with the previous period's
+/// value of `measure`, ranked by it. Commits `tx`.
+async fn ranked(tx: Tx, committees: Vec<committee::Model>, period: Period, measure: &str) -> Result<Vec<BreakdownRow>> {
+    let ids: Vec<Uuid> = committees.iter().map(|c| c.id).collect();
+    let previous = period.previous();
+    let mut counts = read_counts(&tx, &ids, Rollup::Subtree, &[period, previous]).await?;
+    tx.commit().await?;
+    let mut rows: Vec<BreakdownRow> = committees
+        .into_iter()
+        .map(|child| {
+            let now = counts.remove(&(child.id, period.to_string())).unwrap_or_default();
+            let before = counts.remove(&(child.id, previous.to_string())).unwrap_or_default();
+            let (value, undefined) = now.measure(measure);
+            BreakdownRow {
+                rank: 0,
+                committee_id: child.id,
+                code: child.code,
+                name: child.name,
+                value,
+                previous_value: before.measure(measure).0,
+                undefined,
+                figures: Figures { committee_id: child.id, period, rollup: Rollup::Subtree, counts: now },
+            }
+        })
+        .collect();
+    domain::rank(&mut rows);
+    Ok(rows)
+}
+
 impl Store {
     pub fn new(db: Db) -> Self {
         Self { db }
@@ -174,30 +217,39 @@ impl Store {
         let tx = self.db.begin(ctx.scope()).await?;
         in_sight(&tx, ctx, committee).await?;
         let children = committee::Entity::find().filter(committee::Column::ParentId.eq(committee.0)).all(&*tx).await?;
-        let ids: Vec<Uuid> = children.iter().map(|c| c.id).collect();
-        let previous = period.previous();
-        let mut counts = read_counts(&tx, &ids, Rollup::Subtree, &[period, previous]).await?;
+        ranked(tx, children, period, measure).await
+    }
+
+    /// The whole platform's figures: the SUBTREE counters of every root
+    /// committee (the provinces) summed — 31 lookups, not a scan. Operators only.
+    pub async fn national_figures(&self, ctx: &TenantContext, period: Period) -> Result<Figures> {
+        require_operator(ctx)?;
+        let tx = self.db.begin(ctx.scope()).await?;
+        let roots = roots(&tx).await?;
+        let ids: Vec<Uuid> = roots.iter().map(|c| c.id).collect();
+        let counts = read_counts(&tx, &ids, Rollup::Subtree, &[period]).await?;
         tx.commit().await?;
-        let mut rows: Vec<BreakdownRow> = children
-            .into_iter()
-            .map(|child| {
-                let now = counts.remove(&(child.id, period.to_string())).unwrap_or_default();
-                let before = counts.remove(&(child.id, previous.to_string())).unwrap_or_default();
-                let (value, undefined) = now.measure(measure);
-                BreakdownRow {
-                    rank: 0,
-                    committee_id: child.id,
-                    code: child.code,
-                    name: child.name,
-                    value,
-                    previous_value: before.measure(measure).0,
-                    undefined,
-                    figures: Figures { committee_id: child.id, period, rollup: Rollup::Subtree, counts: now },
-                }
-            })
-            .collect();
-        domain::rank(&mut rows);
-        Ok(rows)
+        let mut total = Counts::default();
+        for one in counts.into_values() {
+            for (metric, value) in one.0 {
+                total.add(&metric, value);
+            }
+        }
+        Ok(Figures { committee_id: Uuid::nil(), period, rollup: Rollup::Subtree, counts: total })
+    }
+
+    /// The root committees (the provinces), ranked like a breakdown. Operators only.
+    pub async fn national_breakdown(
+        &self,
+        ctx: &TenantContext,
+        period: Period,
+        measure: &str,
+    ) -> Result<Vec<BreakdownRow>> {
+        require_operator(ctx)?;
+        domain::check_measure("metric", measure)?;
+        let tx = self.db.begin(ctx.scope()).await?;
+        let roots = roots(&tx).await?;
+        ranked(tx, roots, period, measure).await
     }
 
     /// Twelve monthly values of a metric or rate, January first.
@@ -244,46 +296,50 @@ impl Store {
             tx.commit().await?;
             return Ok(false);
         }
-        let mut wanted: Vec<Uuid> = facts.iter().map(|f| f.committee).collect();
-        wanted.sort();
-        wanted.dedup();
-        let paths: HashMap<Uuid, String> = committee::Entity::find()
-            .filter(committee::Column::Id.is_in(wanted))
-            .all(&*tx)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.path))
-            .collect();
+        // Paths from the committee cache: no query for a committee seen before.
+        let mut paths: HashMap<Uuid, Option<String>> = HashMap::new();
+        for fact in facts {
+            if !paths.contains_key(&fact.committee) {
+                let entry = tx.committee(CommitteeId(fact.committee)).await?;
+                paths.insert(fact.committee, entry.map(|c| c.path));
+            }
+        }
         let mut deltas = Deltas::default();
         for fact in facts {
-            match paths.get(&fact.committee) {
+            match paths.get(&fact.committee).and_then(Option::as_ref) {
                 Some(path) => deltas.add(fact, path),
                 None => {
                     tracing::warn!(event = %event_id, committee = %fact.committee, "analytics skips a fact about an unknown committee")
                 }
             }
         }
-        for ((committee_id, rollup, period, metric), (value, path)) in deltas.0 {
-            let upsert = Query::insert()
-                .into_table("analytics_counters")
-                .columns(["committee_id", "rollup", "period", "metric", "value", "committee_path"])
-                .values_panic([
+        // One statement for every counter the event touches (the keys are
+        // distinct, so no row is hit twice).
+        if !deltas.0.is_empty() {
+            let mut upsert = Query::insert();
+            upsert.into_table("analytics_counters").columns([
+                "committee_id",
+                "rollup",
+                "period",
+                "metric",
+                "value",
+                "committee_path",
+            ]);
+            for ((committee_id, rollup, period, metric), (value, path)) in deltas.0 {
+                upsert.values_panic([
                     committee_id.into(),
                     (rollup as i16).into(),
                     period.into(),
                     metric.into(),
                     value.into(),
                     path.into(),
-                ])
-                .on_conflict(
-                    OnConflict::columns(["committee_id", "rollup", "period", "metric"])
-                        .value(
-                            "value",
-                            Expr::col(("analytics_counters", "value")).add(Expr::col(("excluded", "value"))),
-                        )
-                        .to_owned(),
-                )
-                .to_owned();
+                ]);
+            }
+            upsert.on_conflict(
+                OnConflict::columns(["committee_id", "rollup", "period", "metric"])
+                    .value("value", Expr::col(("analytics_counters", "value")).add(Expr::col(("excluded", "value"))))
+                    .to_owned(),
+            );
             tx.execute(&upsert).await?;
         }
         let position = Query::insert()
@@ -352,45 +408,64 @@ impl Store {
     /// either the old figures or the new. Events still to be delivered are
     /// already counted and recorded as applied, so their delivery changes
     /// nothing. On PostgreSQL the bookkeeping table is locked first, so the
-    /// consumer waits for the rebuild.
-    pub async fn rebuild(&self, facts_of: impl Fn(&Event) -> Vec<Fact>) -> Result<RebuildReport> {
+    /// consumer waits for the rebuild; an event committed while the log is
+    /// read and not seen by it is not recorded as applied, so the consumer
+    /// counts it afterwards. Writers of events are never blocked.
+    ///
+    /// The log is read a page at a time (keyset on the id), so memory holds
+    /// the counters and the applied ids, not the events. `progress` hears
+    /// after every page and every write batch.
+    pub async fn rebuild(
+        &self,
+        facts_of: impl Fn(&Event) -> Vec<Fact>,
+        progress: &(dyn Fn(RebuildProgress) + Sync),
+    ) -> Result<RebuildReport> {
+        const PAGE: u64 = 20_000;
         let tx = self.db.begin(Scope::System).await?;
         if tx.get_database_backend() == DbBackend::Postgres {
             tx.execute_unprepared("LOCK TABLE analytics_applied_events IN EXCLUSIVE MODE").await?;
         }
         let paths: HashMap<Uuid, String> =
             committee::Entity::find().all(&*tx).await?.into_iter().map(|c| (c.id, c.path)).collect();
-        let mut select = Query::select();
-        select.columns(["id", "payload"]).from("outbox").order_by("id", Order::Asc);
-        if tx.get_database_backend() == DbBackend::Postgres {
-            select.lock(LockType::Share);
-        }
-        let rows = tx.query_all(&select).await?;
-        let mut report = RebuildReport { events_read: rows.len(), ..Default::default() };
+        let mut report = RebuildReport::default();
         let mut deltas = Deltas::default();
         let mut applied: Vec<Uuid> = Vec::new();
-        for row in rows {
-            let id: Uuid = row.try_get("", "id")?;
-            let payload: Vec<u8> = row.try_get("", "payload")?;
-            let event = Event::decode(payload.as_slice()).map_err(|_| AnalyticsError::Corrupt(id.to_string()))?;
-            let facts = facts_of(&event);
-            if facts.is_empty() {
-                continue;
+        let mut after: Option<Uuid> = None;
+        loop {
+            let mut select = Query::select();
+            select.columns(["id", "payload"]).from("outbox").order_by("id", Order::Asc).limit(PAGE);
+            if let Some(last) = after {
+                select.and_where(Expr::col("id").gt(last));
             }
-            let event_id = Uuid::parse_str(&event.id).unwrap_or(id);
-            for fact in &facts {
-                if let Some(path) = paths.get(&fact.committee) {
-                    deltas.add(fact, path);
+            let rows = tx.query_all(&select).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.try_get("", "id")?);
+            report.events_read += rows.len();
+            for row in rows {
+                let id: Uuid = row.try_get("", "id")?;
+                let payload: Vec<u8> = row.try_get("", "payload")?;
+                let event = Event::decode(payload.as_slice()).map_err(|_| AnalyticsError::Corrupt(id.to_string()))?;
+                let facts = facts_of(&event);
+                if facts.is_empty() {
+                    continue;
                 }
+                let event_id = Uuid::parse_str(&event.id).unwrap_or(id);
+                for fact in &facts {
+                    if let Some(path) = paths.get(&fact.committee) {
+                        deltas.add(fact, path);
+                    }
+                }
+                applied.push(event_id);
             }
-            applied.push(event_id);
+            progress(RebuildProgress::Read { events: report.events_read, counted: applied.len() });
         }
         report.events_applied = applied.len();
         report.counters = deltas.0.len();
 
         tx.execute(&Query::delete().from_table("analytics_counters").to_owned()).await?;
-        let rows: Vec<_> = deltas.0.into_iter().collect();
-        for chunk in rows.chunks(500) {
+        let rows: Vec<_> = std::mem::take(&mut deltas.0).into_iter().collect();
+        let mut written = 0;
+        for chunk in rows.chunks(2_000) {
             let mut insert = Query::insert();
             insert.into_table("analytics_counters").columns([
                 "committee_id",
@@ -411,7 +486,10 @@ impl Store {
                 ]);
             }
             tx.execute(&insert).await?;
+            written += chunk.len();
+            progress(RebuildProgress::Counters { written, of: rows.len() });
         }
+        drop(rows);
         tx.execute(
             &Query::delete()
                 .from_table("analytics_applied_events")
@@ -419,13 +497,16 @@ impl Store {
                 .to_owned(),
         )
         .await?;
-        for chunk in applied.chunks(500) {
+        let mut recorded = 0;
+        for chunk in applied.chunks(5_000) {
             let mut insert = Query::insert();
             insert.into_table("analytics_applied_events").columns(["consumer", "event_id"]);
             for id in chunk {
                 insert.values_panic([CONSUMER.into(), (*id).into()]);
             }
             tx.execute(&insert).await?;
+            recorded += chunk.len();
+            progress(RebuildProgress::Applied { recorded, of: applied.len() });
         }
         let position = Query::insert()
             .into_table("analytics_positions")
@@ -448,7 +529,32 @@ impl Store {
     }
 }
 
+/// Where a rebuild is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RebuildProgress {
+    /// Events of the log read so far, and how many of them counted.
+    Read { events: usize, counted: usize },
+    /// Counter rows written.
+    Counters { written: usize, of: usize },
+    /// Applied event ids recorded.
+    Applied { recorded: usize, of: usize },
+}
+
 /// The instant of an event, for its periods; now when it has none.
 pub fn occurred(seconds: i64, nanos: i32) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(seconds, Ord::max(nanos, 0) as u32).unwrap_or_else(xieshang_platform::time::now)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::METRICS;
+
+    /// `analytics_counters.metric` holds 64 characters (migration
+    /// `analytics_metric_length`): a longer name fails its upsert on PostgreSQL.
+    #[test]
+    fn every_metric_name_fits_the_counter_column() {
+        for metric in METRICS {
+            assert!(metric.len() <= 64, "{metric} is {} characters", metric.len());
+        }
+    }
 }

@@ -7,7 +7,8 @@
 //! - `AttendanceRecorded` with attendance "present" → one MEETINGS entry.
 //!
 //! Delivery is at least once; `(source_event_id, member_id)` is unique and
-//! entries are inserted if absent, so an event applied twice gives one entry.
+//! entries are inserted if absent, so an event applied twice gives one entry
+//! and one `PerformanceEntryRecorded` (emitted only by the insert that took).
 //! Users not linked to a member are skipped. The handler has no caller: it
 //! works in the event's committee's scope and audits as "system".
 

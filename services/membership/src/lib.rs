@@ -9,6 +9,9 @@
 //!
 //! - [`domain`]: plain types and rules (ID numbers, masking, ranking).
 //! - [`store`]: the repository; every function takes the caller's context.
+//!   It writes the events analytics counts (`MemberEnrolled`,
+//!   `MemberStatusChanged`, `ReportingSessionClosed`,
+//!   `PerformanceEntryRecorded`) into the outbox with the change.
 //! - `crypto`: SM4-CCM sealing and keyed digests of personal information.
 //! - [`roster_file`]: reading, validating and writing roster spreadsheets.
 //! - [`rekey`]: moving personal information to a new SM4 key (`xieshang pii rekey`).
@@ -25,6 +28,10 @@ mod grpc;
 pub mod rekey;
 pub mod roster_file;
 pub mod store;
+
+/// The SM4 sealing of personal information, for tools that write member rows
+/// directly (the national benchmark's generator).
+pub use crypto::Pii;
 
 /// The spreadsheet crates (and the CSV text decoder) this service reads and writes roster files with,
 /// re-exported so that tests and tools build and parse the same files.

@@ -137,8 +137,10 @@ async fn analytics(config: Config, action: AnalyticsAction) -> anyhow::Result<()
     match action {
         AnalyticsAction::Rebuild => {
             let started = std::time::Instant::now();
+            // One transaction: an interrupted rebuild (Ctrl-C) rolls back and
+            // leaves the old counters in place.
             let report = xieshang_analytics::AnalyticsService::new(db)
-                .rebuild()
+                .rebuild(&rebuild_progress)
                 .await
                 .map_err(|e| anyhow::anyhow!("rebuilding the analytics counters: {e}"))?;
             println!(
@@ -151,6 +153,29 @@ async fn analytics(config: Config, action: AnalyticsAction) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// Progress of `analytics rebuild` on stderr: one updating line on a
+/// terminal, a line per million events (and per phase) otherwise.
+fn rebuild_progress(p: xieshang_analytics::RebuildProgress) {
+    use std::io::IsTerminal;
+    use xieshang_analytics::RebuildProgress::*;
+    let tty = std::io::stderr().is_terminal();
+    let (line, milestone) = match p {
+        Read { events, counted } => {
+            (format!("reading the event log: {events} events, {counted} counted"), events % 1_000_000 < 20_000)
+        }
+        Counters { written, of } => (format!("writing counters: {written}/{of}"), written == of),
+        Applied { recorded, of } => (format!("recording applied events: {recorded}/{of}"), recorded == of),
+    };
+    if tty {
+        eprint!("\r\x1b[2K{line}");
+        if matches!(p, Applied { recorded, of } if recorded == of) {
+            eprintln!();
+        }
+    } else if milestone {
+        eprintln!("{line}");
+    }
 }
 
 /// Environment variable the new SM4 key may come from instead of a file.

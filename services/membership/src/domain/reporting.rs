@@ -272,6 +272,37 @@ pub fn statistics(
     s
 }
 
+/// What closing one session changes in the campaign figures of its year.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CampaignChange {
+    pub members_due: i32,
+    pub reported_on_site: i32,
+    pub reported_by_video: i32,
+    pub not_reported: i32,
+    /// Members whose best on-site final score is 90 or more.
+    pub reports_excellent: i32,
+}
+
+/// The change closing a session makes to its year's figures, each member
+/// counted once as in [`statistics`] (due when scheduled in a closed
+/// session): `before` are the reports of the year's sessions closed earlier,
+/// `closing` those of the session closing, with their final scores. The
+/// changes of a year's closes sum to the figures of its closed sessions, so a
+/// counter that adds them up stays exact; a make-up session moves members
+/// from not reported to reported, which makes its `not_reported` negative.
+pub fn campaign_change(before: &[ReportFact], closing: &[ReportFact]) -> CampaignChange {
+    let was = statistics(&[], before, &[], &[]);
+    let all: Vec<ReportFact> = before.iter().chain(closing).copied().collect();
+    let now = statistics(&[], &all, &[], &[]);
+    CampaignChange {
+        members_due: now.members_due - was.members_due,
+        reported_on_site: now.reported_on_site - was.reported_on_site,
+        reported_by_video: now.reported_by_video - was.reported_by_video,
+        not_reported: now.not_reported - was.not_reported,
+        reports_excellent: now.scored_at_least_90 - was.scored_at_least_90,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,5 +346,55 @@ mod tests {
         assert_eq!(s.distribution, Distribution { below_60: 1, at_least_90: 1, ..Default::default() });
         assert_eq!((s.sessions, s.make_up_sessions), (2, 1));
         assert_eq!((s.suggestions_raised, s.suggestions_forwarded, s.suggestions_adopted), (3, 2, 1));
+    }
+
+    #[test]
+    fn closes_change_the_campaign_so_that_changes_sum_to_its_figures() {
+        let (a, b, c, d) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let fact = |member_id, mode, final_score_centi| ReportFact { member_id, mode, final_score_centi };
+        // A regular session: a on site (92.33), b by video, c and d missed it.
+        let regular = [
+            fact(a, ReportMode::OnSite, Some(9233)),
+            fact(b, ReportMode::Video, None),
+            fact(c, ReportMode::Pending, None),
+            fact(d, ReportMode::Pending, None),
+        ];
+        let first = campaign_change(&[], &regular);
+        assert_eq!(
+            first,
+            CampaignChange {
+                members_due: 4,
+                reported_on_site: 1,
+                reported_by_video: 1,
+                not_reported: 2,
+                reports_excellent: 1
+            }
+        );
+        // A make-up session hears c (95.00); d still misses it.
+        let make_up = [fact(c, ReportMode::OnSite, Some(9500)), fact(d, ReportMode::Pending, None)];
+        let second = campaign_change(&regular, &make_up);
+        assert_eq!(
+            second,
+            CampaignChange {
+                members_due: 0,
+                reported_on_site: 1,
+                reported_by_video: 0,
+                not_reported: -1,
+                reports_excellent: 1
+            }
+        );
+        // Summed, the changes are the figures of every closed session.
+        let all: Vec<ReportFact> = regular.iter().chain(&make_up).copied().collect();
+        let s = statistics(&[], &all, &[], &[]);
+        assert_eq!(first.members_due + second.members_due, s.members_due);
+        assert_eq!(first.reported_on_site + second.reported_on_site, s.reported_on_site);
+        assert_eq!(first.not_reported + second.not_reported, s.not_reported);
+        assert_eq!(first.reports_excellent + second.reports_excellent, s.scored_at_least_90);
+        // A better score in a later on-site report makes a member excellent once.
+        let again =
+            campaign_change(&[fact(a, ReportMode::OnSite, Some(8500))], &[fact(a, ReportMode::OnSite, Some(9100))]);
+        assert_eq!(again, CampaignChange { reports_excellent: 1, ..Default::default() });
+        let none = campaign_change(&all, &[fact(a, ReportMode::OnSite, Some(9900))]);
+        assert_eq!(none, CampaignChange::default(), "a is excellent already");
     }
 }

@@ -8,6 +8,7 @@ use xieshang_platform::auth::TenantContext;
 use xieshang_platform::db::Tx;
 use xieshang_platform::ids::{CommitteeId, UserId};
 
+use super::events::{emit_all, member_enrolled, member_status_changed};
 use super::reference::check_reference;
 use super::{Page, Store, audit, is_member_user, is_office, office, own_committee, uuid_token};
 use crate::crypto::Pii;
@@ -290,6 +291,7 @@ impl Store {
             "liaison_station_id": row.liaison_station_id, "user_id": row.user_id,
         });
         audit(&tx, ctx, committee, "member", id, changes).await?;
+        emit_all(&tx, committee, Some(ctx.user_id), [member_enrolled(&row)]).await?;
         tx.commit().await?;
         to_domain(&self.pii, row)
     }
@@ -448,6 +450,9 @@ impl Store {
         let changes = json!({"status": {"from": status_name(from), "to": to.as_str()},
             "effective_date": effective_date.to_string(), "reason": reason});
         audit(&tx, ctx, committee, "member", id, changes).await?;
+        // A status stored by an older version that no longer parses reads as serving, as everywhere else.
+        let from = MemberStatus::from_i16(from).unwrap_or(MemberStatus::Serving);
+        emit_all(&tx, committee, Some(ctx.user_id), [member_status_changed(id, from, to, effective_date)]).await?;
         tx.commit().await?;
         to_domain(&self.pii, row)
     }

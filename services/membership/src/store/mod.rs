@@ -10,6 +10,7 @@
 //! opened only to mask it or for [`Store::reveal_member_contact`]. It never
 //! goes into audit `changes`.
 
+mod events;
 mod members;
 mod projects;
 mod records;

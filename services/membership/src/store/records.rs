@@ -14,6 +14,7 @@ use xieshang_platform::auth::TenantContext;
 use xieshang_platform::db::Tx;
 use xieshang_platform::ids::{CommitteeId, UserId};
 
+use super::events::{emit_all, performance_entry_recorded};
 use super::members::{find_readable, to_domain as member_to_domain};
 use super::{Page, Store, audit, office, own_committee};
 use crate::domain::{MemberStatus, MyRecord, PointRules, RecordEntry, RecordKind, RecordSource, rank};
@@ -120,6 +121,8 @@ pub(crate) async fn insert_automatic_entry(tx: &Tx, actor: &Actor, entry: Automa
                 "date": row.date.to_string(), "source_event_id": entry.event_id}),
         };
         tx.audit(actor, record).await?;
+        // Only when this call inserted: a second delivery of the source event emits nothing.
+        emit_all(tx, entry.committee, actor.user_id, [performance_entry_recorded(&row)]).await?;
     }
     Ok(inserted)
 }
@@ -158,6 +161,7 @@ impl Store {
         let changes = json!({"member_id": row.member_id, "kind": new.kind.as_str(), "points": points,
             "date": row.date.to_string(), "description": row.description, "evidence_ref": row.evidence_ref});
         audit(&tx, ctx, committee, "member_record_entry", row.id, changes).await?;
+        emit_all(&tx, committee, Some(ctx.user_id), [performance_entry_recorded(&row)]).await?;
         tx.commit().await?;
         Ok(to_domain(row))
     }

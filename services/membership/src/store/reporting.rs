@@ -9,7 +9,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use serde_json::json;
 use uuid::Uuid;
 use xieshang_platform::auth::TenantContext;
@@ -17,11 +20,12 @@ use xieshang_platform::db::Tx;
 use xieshang_platform::ids::{CommitteeId, UserId};
 use xieshang_proto::common::v1::Role;
 
+use super::events::{emit_all, reporting_session_closed};
 use super::reference::check_reference;
 use super::{Store, audit, has_user_role, is_office, office, own_committee};
 use crate::domain::reporting::{
     NewSession, Report, ReportFact, ReportMode, ReportingSession, Score, ScoreRule, SessionKind, SessionState,
-    Statistics, Suggestion, SuggestionState, final_score_centi, statistics,
+    Statistics, Suggestion, SuggestionState, campaign_change, final_score_centi, statistics,
 };
 use crate::domain::{MemberStatus, ReferenceKind};
 use crate::entity::{
@@ -210,6 +214,31 @@ async fn view(tx: &Tx, row: reporting_session::Model, viewer: Viewer) -> Result<
         })
         .collect();
     Ok(session_to_domain(row, reports, judges))
+}
+
+fn report_fact(row: &report::Model) -> ReportFact {
+    ReportFact { member_id: row.member_id, mode: mode_of(row), final_score_centi: row.final_score_centi }
+}
+
+/// The reports of the committee's sessions of `year` that are closed. On
+/// PostgreSQL the year's sessions are locked first, so two sessions of one
+/// year closing at once are counted one after the other: each close's change
+/// to the campaign figures is computed against the other's committed result.
+async fn closed_reports_of_year(tx: &Tx, committee: CommitteeId, year: i32) -> Result<Vec<ReportFact>> {
+    let mut sessions = reporting_session::Entity::find()
+        .filter(reporting_session::Column::CommitteeId.eq(committee.0))
+        .filter(reporting_session::Column::Year.eq(year))
+        .order_by_asc(reporting_session::Column::Id);
+    if tx.get_database_backend() == DbBackend::Postgres {
+        sessions = sessions.lock_exclusive();
+    }
+    let sessions = sessions.all(&**tx).await?;
+    let closed: Vec<Uuid> = sessions.iter().filter(|s| state_of(s) == SessionState::Closed).map(|s| s.id).collect();
+    if closed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let reports = report::Entity::find().filter(report::Column::SessionId.is_in(closed)).all(&**tx).await?;
+    Ok(reports.iter().map(report_fact).collect())
 }
 
 /// Writes a changed session back, bumping its version.
@@ -509,6 +538,7 @@ impl Store {
                 state.as_str()
             )));
         }
+        let before = closed_reports_of_year(&tx, committee, row.year).await?;
         let rule = rule_of(&tx, committee).await?;
         let mut scores: HashMap<Uuid, Vec<i32>> = HashMap::new();
         for s in report_score::Entity::find().filter(report_score::Column::SessionId.eq(id)).all(&*tx).await? {
@@ -516,23 +546,30 @@ impl Store {
         }
         let reports = report::Entity::find().filter(report::Column::SessionId.eq(id)).all(&*tx).await?;
         let mut finals = serde_json::Map::new();
+        let mut closing = Vec::with_capacity(reports.len());
         for mut r in reports {
-            if mode_of(&r) != ReportMode::OnSite {
-                continue;
+            if mode_of(&r) == ReportMode::OnSite {
+                let given = scores.remove(&r.member_id).unwrap_or_default();
+                r.final_score_centi = final_score_centi(rule, &given);
+                r.scored_by = Some(given.len() as i32);
+                r.updated_at = xieshang_platform::time::now();
+                finals.insert(r.member_id.to_string(), json!(r.final_score_centi));
+                report::ActiveModel::from(r.clone()).reset_all().update(&*tx).await?;
             }
-            let given = scores.remove(&r.member_id).unwrap_or_default();
-            r.final_score_centi = final_score_centi(rule, &given);
-            r.scored_by = Some(given.len() as i32);
-            r.updated_at = xieshang_platform::time::now();
-            finals.insert(r.member_id.to_string(), json!(r.final_score_centi));
-            report::ActiveModel::from(r).reset_all().update(&*tx).await?;
+            closing.push(report_fact(&r));
         }
+        let change = campaign_change(&before, &closing);
+        let suggestions =
+            report_suggestion::Entity::find().filter(report_suggestion::Column::SessionId.eq(id)).count(&*tx).await?;
         row.state = SessionState::Closed as i16;
         row.score_rule = Some(rule as i16);
         let row = save_session(&tx, row).await?;
         let changes = json!({"state": {"from": "OPEN", "to": "CLOSED"}, "score_rule": rule.as_str(),
             "final_scores_centi": finals});
         audit(&tx, ctx, committee, "member_reporting_session", id, changes).await?;
+        let make_up = SessionKind::from_i16(row.kind) == Some(SessionKind::MakeUp);
+        let closed = reporting_session_closed(id, row.year, make_up, &change, suggestions as i32);
+        emit_all(&tx, committee, Some(ctx.user_id), [closed]).await?;
         let session = view(&tx, row, Viewer::Office).await?;
         tx.commit().await?;
         Ok(session)

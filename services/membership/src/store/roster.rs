@@ -8,6 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 use xieshang_platform::auth::TenantContext;
 
+use super::events::{emit_all, member_enrolled};
 use super::members::to_domain;
 use super::{Store, audit, office};
 use crate::domain::{MemberStatus, ReferenceKind};
@@ -106,6 +107,7 @@ impl Store {
         }
         let now = xieshang_platform::time::now();
         let mut ids = Vec::with_capacity(valid.len());
+        let mut enrolled = Vec::with_capacity(valid.len());
         for chunk in valid.chunks(BATCH) {
             let models: Vec<member::ActiveModel> = chunk
                 .iter()
@@ -113,7 +115,7 @@ impl Store {
                     let id = Uuid::now_v7();
                     ids.push(id);
                     let (m, p) = (&parsed.member, &parsed.member.profile);
-                    member::ActiveModel::from(member::Model {
+                    let row = member::Model {
                         id,
                         committee_id: committee.0,
                         name: p.name.clone(),
@@ -139,8 +141,9 @@ impl Store {
                         version: 1,
                         created_at: now,
                         updated_at: now,
-                    })
-                    .reset_all()
+                    };
+                    enrolled.push(member_enrolled(&row));
+                    member::ActiveModel::from(row).reset_all()
                 })
                 .collect();
             member::Entity::insert_many(models).exec_without_returning(&*tx).await.map_err(
@@ -156,6 +159,8 @@ impl Store {
         let changes = json!({"action": "import", "format": format!("{format:?}").to_uppercase(),
             "members_created": ids.len(), "member_ids": ids});
         audit(&tx, ctx, committee, "member_import", Uuid::now_v7(), changes).await?;
+        // One event per member, in the import's transaction: all or nothing, like the rows.
+        emit_all(&tx, committee, Some(ctx.user_id), enrolled).await?;
         tx.commit().await?;
         report.committed = true;
         report.members_created = ids.len() as i32;

@@ -2,7 +2,7 @@
 //! periodic sweep that reminds once per deadline.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use uuid::Uuid;
@@ -86,6 +86,21 @@ pub struct DueProposals {
     pub due_soon: Vec<Proposal>,
 }
 
+/// Proposals without a reminder of `kind` for their current due date: a
+/// sweep reads only new work, however many reminders the table holds.
+fn not_reminded(kind: &'static str) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from("proposal_reminders")
+            .and_where(Expr::col(("proposal_reminders", "proposal_id")).equals(("proposals", "id")))
+            .and_where(Expr::col(("proposal_reminders", "due_date")).equals(("proposals", "due_date")))
+            .and_where(Expr::col(("proposal_reminders", "kind")).eq(kind))
+            .to_owned(),
+    )
+    .not()
+}
+
 fn awaiting_reply() -> Vec<&'static str> {
     AWAITING_REPLY.iter().map(|s| s.as_str()).collect()
 }
@@ -140,6 +155,7 @@ impl Store {
             .filter(proposal::Column::State.is_in(awaiting_reply()))
             .filter(proposal::Column::DueDate.gte(today))
             .filter(proposal::Column::DueDate.lte(today + Duration::days(i64::from(domain::DUE_SOON_DAYS_MAX))))
+            .filter(not_reminded(DUE_SOON))
             .order_by_asc(proposal::Column::Id)
             .all(&*tx)
             .await?
@@ -283,6 +299,7 @@ impl Store {
         let candidates: Vec<(Uuid, Uuid)> = proposal::Entity::find()
             .filter(proposal::Column::State.is_in(awaiting_reply()))
             .filter(proposal::Column::DueDate.lt(today))
+            .filter(not_reminded(OVERDUE))
             .order_by_asc(proposal::Column::Id)
             .all(&*tx)
             .await?

@@ -103,6 +103,12 @@ pub const USERS: &[DemoUser] = &[
         display_name: "宁晋县住房和城乡建设局",
         role: Role::HandlingUnit,
     },
+    // The judges (评委) of 宁晋's 述职 campaign and quality evaluations.
+    DemoUser { committee: "130528", username: "gaojianhua", display_name: "高建华", role: Role::Judge },
+    DemoUser { committee: "130528", username: "liushufen", display_name: "刘淑芬", role: Role::Judge },
+    DemoUser { committee: "130528", username: "zhaodeming", display_name: "赵德明", role: Role::Judge },
+    DemoUser { committee: "130528", username: "sunlihua", display_name: "孙丽华", role: Role::Judge },
+    DemoUser { committee: "130528", username: "majunfeng", display_name: "马俊峰", role: Role::Judge },
     DemoUser { committee: "330481", username: "chenjing", display_name: "陈静", role: Role::Staff },
     DemoUser { committee: "330481", username: "shenguoqiang", display_name: "沈国强", role: Role::Member },
 ];
@@ -347,11 +353,13 @@ pub async fn run(args: DemoArgs, out: Out<'_>) -> Result<()> {
     }
 
     let office = super::demo_office::load(&api, &suffix).await?;
+    let year = super::demo_year::load(&api, &suffix).await?;
 
     if args.common.json {
         let value = json!({
             "server": api.server(),
             "office": {"committee_code": super::demo_office::CODE, "members": office.members, "proposals": office.proposals},
+            "year": {"year": super::demo_year::YEAR, "parts": year.lines},
             "committees": loaded.iter().map(|l| {
                 let mut v = render::committee_json(&l.committee);
                 v["demo"] = json!({
@@ -402,6 +410,11 @@ pub async fn run(args: DemoArgs, out: Out<'_>) -> Result<()> {
         )?;
         line(out, "")?;
     }
+    line(out, format!("A year of committee work ({}):", super::demo_year::YEAR))?;
+    for part in &year.lines {
+        line(out, format!("  {part}"))?;
+    }
+    line(out, "")?;
     line(out, "Demo logins:")?;
     line(
         out,
@@ -489,10 +502,19 @@ mod tests {
                 ("wangjianmin", Role::Member),
                 ("nongyeju", Role::HandlingUnit),
                 ("zhujianju", Role::HandlingUnit),
+                ("gaojianhua", Role::Judge),
+                ("liushufen", Role::Judge),
+                ("zhaodeming", Role::Judge),
+                ("sunlihua", Role::Judge),
+                ("majunfeng", Role::Judge),
             ]
         );
         for u in USERS {
             assert!(COMMITTEES.iter().any(|c| c.code == u.committee));
+        }
+        // The year's judges are the demo's judge users.
+        for (username, name, _) in super::super::demo_year::JUDGES {
+            assert!(USERS.iter().any(|u| u.username == *username && u.display_name == *name && u.role == Role::Judge));
         }
     }
 }

@@ -4,7 +4,7 @@
 //! through the API by the committee's own staff, members and handling units;
 //! skipped when the committee already has members or proposals.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use xieshang_proto::common::v1::Date;
 use xieshang_proto::membership::v1::membership_service_client::MembershipServiceClient;
 use xieshang_proto::membership::v1::{
@@ -14,8 +14,8 @@ use xieshang_proto::membership::v1::{
 use xieshang_proto::proposals::v1::proposal_service_client::ProposalServiceClient;
 use xieshang_proto::proposals::v1::{
     AssignProposalRequest, CreateProposalRequest, DeclineProposalRequest, FileProposalRequest, ListProposalsRequest,
-    Proposal, ProposalCategory, ProposalKind, RateReplyRequest, Rating, RecordContactRequest, ReplyClass,
-    ReplyToProposalRequest, SubmitProposalRequest,
+    MergeProposalRequest, ObjectToAssignmentRequest, Proposal, ProposalCategory, ProposalKind, RateReplyRequest,
+    Rating, RecordContactRequest, ReplyClass, ReplyToProposalRequest, SubmitProposalRequest, WithdrawProposalRequest,
 };
 use xieshang_proto::tenants::v1::auth_service_client::AuthServiceClient;
 use xieshang_proto::tenants::v1::{LogoutRequest, WhoAmIRequest};
@@ -216,13 +216,20 @@ struct DemoProposal {
     goes_to: Stage,
 }
 
+/// In lifecycle order: a proposal gets every step of the stages before its
+/// own, except the side exits (withdrawn, declined, merged), which are taken
+/// from the state before them.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
     Draft,
     Submitted,
+    Withdrawn,
     Declined,
+    Merged,
     Filed,
     Assigned,
+    /// The lead unit objected to the assignment (AWAITING_REASSIGNMENT).
+    Objected,
     Contacted,
     Replied,
     Closed,
@@ -285,7 +292,34 @@ const PROPOSALS: &[DemoProposal] = &[
         category: ProposalCategory::Social,
         goes_to: Stage::Draft,
     },
+    DemoProposal {
+        proposer: "wangjianmin",
+        title: "关于规范县城夜间经营摊点管理的建议",
+        body: "建议统一规划夜间经营摊点，落实门前三包责任，方便群众又不扰民。",
+        category: ProposalCategory::Social,
+        goes_to: Stage::Merged,
+    },
+    DemoProposal {
+        proposer: "zhangjianguo",
+        title: "关于建设县域冷链物流中心的建议",
+        body: "建议在县城周边规划建设冷链物流中心，服务果蔬和肉类产品外销。",
+        category: ProposalCategory::Economic,
+        goes_to: Stage::Objected,
+    },
+    DemoProposal {
+        proposer: "lixiuying",
+        title: "关于增设农村公交线路的建议",
+        body: "（提案人经调研了解到相关线路已在规划中，主动撤回。）",
+        category: ProposalCategory::Social,
+        goes_to: Stage::Withdrawn,
+    },
 ];
+
+/// The proposals the office sees: all but drafts, which stay their proposer's.
+pub const PROPOSALS_SEEN_BY_STAFF: usize = 10;
+
+/// Into which proposal the merged one goes (by title): the filed one on the same matter.
+const MERGED_INTO: &str = "关于规范县城夜市经营秩序的建议";
 
 /// Drafts the demo proposals and takes each to its stage, unless the
 /// committee has proposals already. Returns how many were created.
@@ -302,6 +336,7 @@ async fn load_proposals(staff: &mut Api, api: &Api, suffix: &str) -> Result<usiz
     let co_unit = sign_in(api, "zhujianju", suffix).await?;
     let co_unit_id = co_unit.session().map(|s| s.user_id.clone()).unwrap_or_default();
 
+    let mut created_ids: Vec<(&str, String)> = Vec::new();
     for spec in PROPOSALS {
         let mut proposer = sign_in(api, spec.proposer, suffix).await?;
         let draft = Proposal {
@@ -315,8 +350,24 @@ async fn load_proposals(staff: &mut Api, api: &Api, suffix: &str) -> Result<usiz
             rpc!(proposer, ProposalServiceClient, create_proposal, CreateProposalRequest { proposal: Some(draft) })
                 .await?;
         let id = created.id;
+        created_ids.push((spec.title, id.clone()));
         if spec.goes_to >= Stage::Submitted {
             rpc!(proposer, ProposalServiceClient, submit_proposal, SubmitProposalRequest { id: id.clone() }).await?;
+        }
+        if spec.goes_to == Stage::Withdrawn {
+            rpc!(proposer, ProposalServiceClient, withdraw_proposal, WithdrawProposalRequest { id: id.clone() })
+                .await?;
+        }
+        if spec.goes_to == Stage::Merged {
+            let Some(into) = created_ids.iter().find(|(title, _)| *title == MERGED_INTO) else {
+                bail!("demo data error: 「{MERGED_INTO}」 must come before the proposal merged into it");
+            };
+            let request = MergeProposalRequest {
+                id: id.clone(),
+                into_proposal_id: into.1.clone(),
+                reason: format!("与《{MERGED_INTO}》内容相近，并案办理"),
+            };
+            rpc!(staff, ProposalServiceClient, merge_proposal, request).await?;
         }
         if spec.goes_to == Stage::Declined {
             let request = DeclineProposalRequest {
@@ -326,7 +377,7 @@ async fn load_proposals(staff: &mut Api, api: &Api, suffix: &str) -> Result<usiz
             };
             rpc!(staff, ProposalServiceClient, decline_proposal, request).await?;
         }
-        if spec.goes_to >= Stage::Filed && spec.goes_to != Stage::Declined {
+        if spec.goes_to >= Stage::Filed {
             rpc!(staff, ProposalServiceClient, file_proposal, FileProposalRequest { id: id.clone() }).await?;
         }
         if spec.goes_to >= Stage::Assigned {
@@ -337,6 +388,13 @@ async fn load_proposals(staff: &mut Api, api: &Api, suffix: &str) -> Result<usiz
                 ..Default::default()
             };
             rpc!(staff, ProposalServiceClient, assign_proposal, request).await?;
+        }
+        if spec.goes_to == Stage::Objected {
+            let request = ObjectToAssignmentRequest {
+                id: id.clone(),
+                reason: "冷链物流中心规划建设主要由县发展和改革局、县商务局负责，建议改由其承办".to_owned(),
+            };
+            rpc!(lead_unit, ProposalServiceClient, object_to_assignment, request).await?;
         }
         if spec.goes_to >= Stage::Contacted {
             let request = RecordContactRequest {
@@ -388,14 +446,19 @@ mod tests {
         for stage in [
             Stage::Draft,
             Stage::Submitted,
+            Stage::Withdrawn,
             Stage::Declined,
+            Stage::Merged,
             Stage::Filed,
             Stage::Assigned,
+            Stage::Objected,
             Stage::Contacted,
             Stage::Replied,
             Stage::Closed,
         ] {
             assert!(PROPOSALS.iter().any(|p| p.goes_to == stage));
         }
+        let drafts = PROPOSALS.iter().filter(|p| p.goes_to == Stage::Draft).count();
+        assert_eq!(PROPOSALS_SEEN_BY_STAFF, PROPOSALS.len() - drafts);
     }
 }

@@ -192,6 +192,15 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("studio_requests_drafted", "studio requests drafted", "委员工作室诉求转化"),
     ("studio_requests_to_proposals", "studio requests to proposals", "工作室诉求转提案"),
     ("studio_requests_to_information", "studio requests to information", "工作室诉求转信息"),
+    ("members_enrolled", "members enrolled", "新增委员"),
+    ("members_departed", "members departed", "辞去或撤销委员"),
+    ("reporting_due", "members due to report", "应述职委员"),
+    ("reported_on_site", "reported on site", "现场述职"),
+    ("reported_by_video", "reported by video", "视频述职"),
+    ("not_reported", "not reported", "未述职"),
+    ("reports_excellent", "scored 90 or more", "90分以上"),
+    ("performance_entries", "performance entries", "履职记录"),
+    ("performance_points", "performance points", "履职积分"),
     ("filing_rate", "filing rate", "立案率"),
     ("on_time_reply_rate", "on-time reply rate", "按期答复率"),
     ("reply_class_a_share", "class A share", "A类占比"),
@@ -202,6 +211,9 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("information_adoption_rate", "information adoption rate", "信息采用率"),
     ("suggestion_adoption_rate", "suggestion adoption rate", "意见建议采纳率"),
     ("rectification_rate", "rectification rate", "整改率"),
+    ("reporting_on_site_rate", "on-site reporting rate", "现场述职率"),
+    ("reporting_rate", "reporting rate", "述职率"),
+    ("excellence_rate", "excellence rate", "优秀率"),
 ];
 
 /// The figures shown for each committee in the by-child table.
@@ -886,5 +898,12 @@ mod tests {
         assert!(chart_kind(Path::new("c.png")).is_err());
         // A figure added to the service later reads by its name.
         assert_eq!(figure_label("new_thing_counted"), "new thing counted");
+    }
+
+    #[test]
+    fn every_metric_and_rate_has_a_chinese_label() {
+        for name in METRICS.iter().chain(RATES.iter().map(|(r, _, _)| r)) {
+            assert!(LABELS.iter().any(|(n, _, _)| n == name), "{name} has no label");
+        }
     }
 }
