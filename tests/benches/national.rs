@@ -464,9 +464,10 @@ fn outbox_row(rng: &mut Rng, committee: &Committee, actor: Uuid, when: DateTime<
     ]
 }
 
-/// A valid-looking 18-digit resident ID number (GB 11643 check digit).
-fn id_number(region: &str, birth_year: i32, rng: &mut Rng) -> String {
-    let body = format!("{region}{birth_year}{:02}{:02}{:03}", 1 + rng.below(12), 1 + rng.below(28), rng.below(1000));
+/// A valid-looking 18-digit resident ID number (GB 11643 check digit),
+/// unique in its committee by the sequence number (the member's place in the roster).
+fn id_number(region: &str, birth_year: i32, sequence: usize, rng: &mut Rng) -> String {
+    let body = format!("{region}{birth_year}{:02}{:02}{:03}", 1 + rng.below(12), 1 + rng.below(28), sequence % 1000);
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = body.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
     let check = b"10X98765432"[(sum % 11) as usize] as char;
@@ -589,12 +590,12 @@ async fn generate(
     let mut rosters: Vec<Vec<(Uuid, Uuid, bool)>> = Vec::with_capacity(committees.len());
     for (ci, c) in committees.iter().enumerate() {
         let mut roster = Vec::with_capacity(c.members);
-        for _ in 0..c.members {
+        for sequence in 0..c.members {
             let id = rng.uuid();
             let user = rng.uuid();
             let standing = rng.unit() < 0.15;
             let birth_year = 1958 + rng.below(35) as i32;
-            let number = id_number(&c.code, birth_year, rng);
+            let number = id_number(&c.code, birth_year, sequence, rng);
             let phone = format!("1{}{:09}", 3 + rng.below(7), rng.below(1_000_000_000));
             let name = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
             let unit = format!("{}{}", c.name.trim_end_matches("政协"), rng.pick(UNITS));
@@ -707,6 +708,7 @@ async fn generate(
             let (mut filed_number, mut assign_date, mut due_date) = (None, None, None);
             let (mut process_rating, mut result_rating, mut rehandle) = (0i16, 0i16, 0i32);
             let mut unit_row = None;
+            let mut late_rows: Vec<Vec<Value>> = Vec::new();
             if (0.02..0.09).contains(&roll) {
                 state = "DECLINED";
                 events.push(push_event(
@@ -836,9 +838,7 @@ async fn generate(
                         }
                     }
                 }
-                for row in late {
-                    reminders.push(conn, row).await;
-                }
+                late_rows = late;
                 unit_row = Some(vec![
                     id.into(),
                     unit.into(),
@@ -879,12 +879,18 @@ async fn generate(
                     ],
                 )
                 .await;
+            // Units and reminders reference their proposals: those go first.
             if let Some(row) = unit_row {
                 if units.rows.len() + 1 >= units.per_statement {
-                    // Units reference their proposals: those go first.
                     proposals.flush(conn).await;
                 }
                 units.push(conn, row).await;
+            }
+            for row in late_rows {
+                if reminders.rows.len() + 1 >= reminders.per_statement {
+                    proposals.flush(conn).await;
+                }
+                reminders.push(conn, row).await;
             }
             for row in events {
                 outbox.push(conn, row).await;

@@ -460,6 +460,8 @@ async fn consultation_topics_plan_activities_and_supervision_by_cli() {
     }
     let plan = member.ok(&["consultation", "plan", "show", "--year", "2026"]).await;
     assert!(plan.contains("2026年度协商监督计划 — 已发布 published"), "{plan}");
+    // `xieshang plans …` is `consultation plan …` for short.
+    assert_eq!(member.ok(&["plans", "show", "--year", "2026"]).await, plan);
     assert!(plan.contains("推进盐碱地综合利用") && plan.contains("请你来协商") && plan.contains("5月"), "{plan}");
     assert!(plan.contains("有事好商量") && plan.contains("县农业农村局、县水务局"), "{plan}");
     let plans = staff.json(&["consultation", "plan", "list"]).await;
@@ -520,6 +522,7 @@ async fn consultation_topics_plan_activities_and_supervision_by_cli() {
     .unwrap();
     let listed = staff.ok(&["consultation", "activities", "list", "--year", "2026"]).await;
     assert!(listed.contains("关于推进盐碱地综合利用的协商") && listed.contains("对口协商"), "{listed}");
+    assert_eq!(staff.ok(&["activities", "list", "--year", "2026"]).await, listed);
     assert!(!listed.contains("养老"), "only 2026: {listed}");
     let all = staff.json(&["consultation", "activities", "list"]).await;
     assert_eq!(all["activities"].as_array().unwrap().len(), 2, "{all}");
@@ -592,6 +595,7 @@ async fn consultation_topics_plan_activities_and_supervision_by_cli() {
     .unwrap();
     let listed = staff.ok(&["consultation", "supervision", "list"]).await;
     assert!(listed.contains("农村人居环境整治专项民主监督") && listed.contains("专项集体民主监督"), "{listed}");
+    assert_eq!(staff.ok(&["supervision", "list"]).await, listed);
     assert!(listed.contains("委员驻点监督县医院") && listed.contains("0/1 已整改 rectified"), "{listed}");
     let reported = staff.json(&["consultation", "supervision", "list", "--state", "reported"]).await;
     assert_eq!(reported.as_array().unwrap().len(), 1, "{reported}");

@@ -35,6 +35,54 @@ pub struct ConsultationArgs {
     pub command: ConsultationCommand,
 }
 
+/// `xieshang plans …`: `xieshang consultation plan …` for short.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlansArgs {
+    #[command(flatten)]
+    pub common: ClientArgs,
+
+    #[command(subcommand)]
+    pub command: PlanCommand,
+}
+
+/// `xieshang activities …`: `xieshang consultation activities …` for short.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ActivitiesArgs {
+    #[command(flatten)]
+    pub common: ClientArgs,
+
+    #[command(subcommand)]
+    pub command: ActivitiesCommand,
+}
+
+/// `xieshang supervision …`: `xieshang consultation supervision …` for short.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SupervisionArgs {
+    #[command(flatten)]
+    pub common: ClientArgs,
+
+    #[command(subcommand)]
+    pub command: SupervisionCommand,
+}
+
+impl From<PlansArgs> for ConsultationArgs {
+    fn from(a: PlansArgs) -> Self {
+        Self { common: a.common, command: ConsultationCommand::Plan { command: a.command } }
+    }
+}
+
+impl From<ActivitiesArgs> for ConsultationArgs {
+    fn from(a: ActivitiesArgs) -> Self {
+        Self { common: a.common, command: ConsultationCommand::Activities { command: a.command } }
+    }
+}
+
+impl From<SupervisionArgs> for ConsultationArgs {
+    fn from(a: SupervisionArgs) -> Self {
+        Self { common: a.common, command: ConsultationCommand::Supervision { command: a.command } }
+    }
+}
+
 /// The `consultation` subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum ConsultationCommand {

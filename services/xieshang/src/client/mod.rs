@@ -134,6 +134,12 @@ pub enum ClientCommand {
     Reporting(ReportingArgs),
     /// Consultation (协商): topics, the annual plan, activities, supervision
     Consultation(consultation::ConsultationArgs),
+    /// The annual consultation and supervision plan (`consultation plan` for short)
+    Plans(consultation::PlansArgs),
+    /// Consultation activities (`consultation activities` for short)
+    Activities(consultation::ActivitiesArgs),
+    /// Democratic supervision projects (`consultation supervision` for short)
+    Supervision(consultation::SupervisionArgs),
     /// Statistics (analytics): a committee's figures, rolled up, by child, as charts and exports
     Stats(stats::StatsArgs),
     /// Load a demo data set (Hebei, Zhejiang, Shaanxi) through the API;
@@ -678,6 +684,9 @@ pub async fn run(cmd: ClientCommand, out: Out<'_>) -> anyhow::Result<()> {
         ClientCommand::Members(args) => members::run(args, out).await,
         ClientCommand::Reporting(args) => members::run_reporting(args, out).await,
         ClientCommand::Consultation(args) => consultation::run(args, out).await,
+        ClientCommand::Plans(args) => consultation::run(args.into(), out).await,
+        ClientCommand::Activities(args) => consultation::run(args.into(), out).await,
+        ClientCommand::Supervision(args) => consultation::run(args.into(), out).await,
         ClientCommand::Stats(args) => stats::run(args, out).await,
         ClientCommand::Demo(args) => demo::run(args, out).await,
     }
