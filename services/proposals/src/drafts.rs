@@ -34,8 +34,8 @@ use xieshang_proto::events::v1 as events;
 use xieshang_proto::events::v1::event::Payload;
 use xieshang_proto::events::v1::{DraftTarget, Event};
 
-use crate::domain::{BODY_MAX, Category, InformationState, Kind, ProposalState, TITLE_MAX};
-use crate::entity::{information, proposal, user, user_role};
+use crate::domain::{BODY_MAX, Category, InformationState, Kind, TITLE_MAX};
+use crate::entity::{NewRow, information, proposal, user, user_role};
 use crate::error::Result;
 
 /// The consumer of draft requests.
@@ -144,37 +144,18 @@ impl DraftRequests {
             }
         };
         let at = now();
-        proposal::Entity::insert(proposal::ActiveModel {
-            id: Set(r.event_id),
-            committee_id: Set(r.committee.0),
-            kind: Set(Kind::Individual as i16),
-            title: Set(r.title.clone()),
-            body: Set(r.body.clone()),
+        proposal::Entity::insert(proposal::ActiveModel::from(NewRow {
+            id: r.event_id,
+            committee_id: r.committee.0,
+            kind: Kind::Individual as i16,
+            title: r.title.clone(),
+            body: r.body.clone(),
             // The proposer picks the category when editing the draft.
-            category: Set(Category::Other as i16),
-            proposer_user_id: Set(owner.0),
-            sponsor: Set(String::new()),
-            state: Set(ProposalState::Draft.as_str().to_owned()),
-            number: Set(None),
-            term_id: Set(None),
-            session_id: Set(None),
-            key: Set(false),
-            supervising_leader: Set(String::new()),
-            decline_reason: Set(String::new()),
-            conversion: Set(0),
-            merged_into: Set(None),
-            assignment_mode: Set(0),
-            assign_date: Set(None),
-            due_date: Set(None),
-            deadline_extended: Set(false),
-            rehandle_count: Set(0),
-            process_rating: Set(0),
-            result_rating: Set(0),
-            version: Set(1),
-            created_at: Set(at),
-            updated_at: Set(at),
-            submitted_at: Set(None),
-        })
+            category: Category::Other as i16,
+            proposer_user_id: owner.0,
+            sponsor: String::new(),
+            at,
+        }))
         .exec_without_returning(&**tx)
         .await?;
         // A draft must be findable by its proposer like any other.

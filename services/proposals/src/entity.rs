@@ -181,3 +181,53 @@ entity!(digest_entry, "proposal_digest_entries", {
     pub summary: String,
     pub created_at: DateTimeUtc,
 });
+
+/// A new row in DRAFT: everything a later step sets (number, review,
+/// assignment, ratings) at its empty value. The one place a proposal row is born.
+pub(crate) struct NewRow {
+    pub id: uuid::Uuid,
+    pub committee_id: uuid::Uuid,
+    pub kind: i16,
+    pub title: String,
+    pub body: String,
+    pub category: i16,
+    pub proposer_user_id: uuid::Uuid,
+    pub sponsor: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<NewRow> for proposal::ActiveModel {
+    fn from(r: NewRow) -> Self {
+        use sea_orm::ActiveValue::Set;
+        Self {
+            id: Set(r.id),
+            committee_id: Set(r.committee_id),
+            kind: Set(r.kind),
+            title: Set(r.title),
+            body: Set(r.body),
+            category: Set(r.category),
+            proposer_user_id: Set(r.proposer_user_id),
+            sponsor: Set(r.sponsor),
+            state: Set(crate::domain::ProposalState::Draft.as_str().to_owned()),
+            number: Set(None),
+            term_id: Set(None),
+            session_id: Set(None),
+            key: Set(false),
+            supervising_leader: Set(String::new()),
+            decline_reason: Set(String::new()),
+            conversion: Set(0),
+            merged_into: Set(None),
+            assignment_mode: Set(0),
+            assign_date: Set(None),
+            due_date: Set(None),
+            deadline_extended: Set(false),
+            rehandle_count: Set(0),
+            process_rating: Set(0),
+            result_rating: Set(0),
+            version: Set(1),
+            created_at: Set(r.at),
+            updated_at: Set(r.at),
+            submitted_at: Set(None),
+        }
+    }
+}

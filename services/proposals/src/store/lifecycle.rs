@@ -26,7 +26,7 @@ use crate::domain::{
     self, Action, BODY_MAX, Category, Conversion, Kind, NAME_MAX, Proposal, ProposalState, Rating, ReplyClass,
     SHORT_TEXT_MAX, TITLE_MAX, UnitRole, apply, optional_text, required_text,
 };
-use crate::entity::{co_signer, plenary_session, proposal, term, unit};
+use crate::entity::{NewRow, co_signer, plenary_session, proposal, term, unit};
 use crate::error::{ProposalsError, Result};
 
 /// A new draft, as validated by `grpc` (enums) and here (texts, people).
@@ -155,36 +155,17 @@ impl Store {
         }
         let id = Uuid::now_v7();
         let at = now();
-        proposal::Entity::insert(proposal::ActiveModel {
-            id: Set(id),
-            committee_id: Set(committee.0),
-            kind: Set(input.kind as i16),
-            title: Set(title.clone()),
-            body: Set(body.clone()),
-            category: Set(input.category as i16),
-            proposer_user_id: Set(ctx.user_id.0),
-            sponsor: Set(sponsor.clone()),
-            state: Set(ProposalState::Draft.as_str().to_owned()),
-            number: Set(None),
-            term_id: Set(None),
-            session_id: Set(None),
-            key: Set(false),
-            supervising_leader: Set(String::new()),
-            decline_reason: Set(String::new()),
-            conversion: Set(0),
-            merged_into: Set(None),
-            assignment_mode: Set(0),
-            assign_date: Set(None),
-            due_date: Set(None),
-            deadline_extended: Set(false),
-            rehandle_count: Set(0),
-            process_rating: Set(0),
-            result_rating: Set(0),
-            version: Set(1),
-            created_at: Set(at),
-            updated_at: Set(at),
-            submitted_at: Set(None),
-        })
+        proposal::Entity::insert(proposal::ActiveModel::from(NewRow {
+            id,
+            committee_id: committee.0,
+            kind: input.kind as i16,
+            title: title.clone(),
+            body: body.clone(),
+            category: input.category as i16,
+            proposer_user_id: ctx.user_id.0,
+            sponsor: sponsor.clone(),
+            at,
+        }))
         .exec_without_returning(&*tx)
         .await?;
         insert_co_signers(&tx, committee, id, &input.co_signers).await?;

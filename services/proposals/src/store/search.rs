@@ -422,36 +422,20 @@ impl Store {
             let id = Uuid::now_v7();
             let at = item.submitted_at;
             texts.push((id, item.title.clone(), item.body.clone()));
-            rows.push(proposal::ActiveModel {
-                id: Set(id),
-                committee_id: Set(committee.0),
-                kind: Set(1),
-                title: Set(item.title),
-                body: Set(item.body),
-                category: Set(item.category as i16),
-                proposer_user_id: Set(ctx.user_id.0),
-                sponsor: Set(String::new()),
-                state: Set(item.state.as_str().to_owned()),
-                number: Set(None),
-                term_id: Set(None),
-                session_id: Set(None),
-                key: Set(false),
-                supervising_leader: Set(String::new()),
-                decline_reason: Set(String::new()),
-                conversion: Set(0),
-                merged_into: Set(None),
-                assignment_mode: Set(0),
-                assign_date: Set(None),
-                due_date: Set(None),
-                deadline_extended: Set(false),
-                rehandle_count: Set(0),
-                process_rating: Set(0),
-                result_rating: Set(0),
-                version: Set(1),
-                created_at: Set(at),
-                updated_at: Set(at),
-                submitted_at: Set(Some(at)),
+            let mut row = proposal::ActiveModel::from(crate::entity::NewRow {
+                id,
+                committee_id: committee.0,
+                kind: 1,
+                title: item.title,
+                body: item.body,
+                category: item.category as i16,
+                proposer_user_id: ctx.user_id.0,
+                sponsor: String::new(),
+                at,
             });
+            row.state = Set(item.state.as_str().to_owned());
+            row.submitted_at = Set(Some(at));
+            rows.push(row);
         }
         for chunk in rows.chunks(200) {
             proposal::Entity::insert_many(chunk.to_vec()).exec_without_returning(&*tx).await?;
