@@ -21,6 +21,11 @@ mod m20261123_000010_consultation_quality;
 mod m20261123_000011_member_studios;
 mod m20261124_000001_proposals_followup;
 mod m20261125_000001_analytics_metric_length;
+mod m20261126_000001_suggestion_carry;
+mod m20261126_000002_event_dead_letters;
+mod m20261126_000003_topic_contact_sealed;
+mod m20261126_000004_analytics_terms_members;
+mod m20261126_000005_joint_report_published;
 pub mod rls;
 mod schema;
 
@@ -47,6 +52,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_member_studios::Migration),
             Box::new(m20261124_000001_proposals_followup::Migration),
             Box::new(m20261125_000001_analytics_metric_length::Migration),
+            Box::new(m20261126_000001_suggestion_carry::Migration),
+            Box::new(m20261126_000002_event_dead_letters::Migration),
+            Box::new(m20261126_000003_topic_contact_sealed::Migration),
+            Box::new(m20261126_000004_analytics_terms_members::Migration),
+            Box::new(m20261126_000005_joint_report_published::Migration),
         ]
     }
 }

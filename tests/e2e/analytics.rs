@@ -371,6 +371,7 @@ async fn figures_roll_up_the_tree_and_rebuild_equals_incremental() {
             metric: "proposals_submitted".into(),
             year: year_n,
             rollup: pa::Rollup::Subtree as i32,
+            period: String::new(),
         })
         .await
         .unwrap()

@@ -213,7 +213,7 @@ async fn topics_from_four_sources_are_endorsed_and_screened() {
         .await;
     assert_code(wrong, Code::NotFound);
 
-    // Staff see all four sources, and the public contact.
+    // Staff see all four sources, and the public contact (its phone masked: it is sealed at rest).
     let all = staff.list_topics(pc::ListTopicsRequest::default()).await.unwrap().into_inner().topics;
     let mut sources: Vec<i32> = all.iter().map(|t| t.source).collect();
     sources.sort();
@@ -221,7 +221,7 @@ async fn topics_from_four_sources_are_endorsed_and_screened() {
     let from_public = all.iter().find(|t| t.source == pc::TopicSource::Public as i32).unwrap();
     assert_eq!(from_public.tracking_code, tracking);
     let contact = from_public.contact.as_ref().unwrap();
-    assert_eq!((contact.name.as_str(), contact.phone.as_str()), ("孙丽", "13831900001"));
+    assert_eq!((contact.name.as_str(), contact.phone.as_str()), ("孙丽", "138****0001"));
 
     // Members read their own and the members' recommended topics only.
     let seen_by_li = li.list_topics(pc::ListTopicsRequest::default()).await.unwrap().into_inner().topics;

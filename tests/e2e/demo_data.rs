@@ -235,7 +235,8 @@ async fn the_demo_loads_a_year_of_committee_work_once() {
     assert_eq!(received[0].state, pp::InformationState::Adopted as i32);
     assert!(!received[0].instruction_text.is_empty());
 
-    // The joint supervision project: every participant submitted, the joint report filed.
+    // The joint supervision project: every participant submitted, the joint
+    // report filed and published (once: the second run left it alone).
     let province = app.login(PROVINCE, ADMIN_USERNAME, &password(PROVINCE, ADMIN_USERNAME, "")).await.unwrap();
     let mut supervision = SupervisionServiceClient::with_interceptor(province.channel.clone(), province.bearer());
     let projects = supervision
@@ -248,6 +249,7 @@ async fn the_demo_loads_a_year_of_committee_work_once() {
     assert_eq!(joint.len(), 1, "{projects:?}");
     assert_eq!(joint[0].state, pc::SupervisionState::Reported as i32);
     assert_eq!(joint[0].problems.len(), f.joint_problems);
+    assert!(joint[0].report_publish_time.is_some(), "the demo publishes the joint report: {:?}", joint[0]);
     let progress = supervision
         .get_joint_progress(pc::GetJointProgressRequest { project_id: joint[0].id.clone() })
         .await
@@ -256,5 +258,24 @@ async fn the_demo_loads_a_year_of_committee_work_once() {
     let participants = i32::try_from(f.joint_participants).unwrap();
     assert_eq!((progress.invited_count, progress.submitted_count), (participants, participants));
     assert!(progress.participations.iter().all(|p| p.inspections.len() == 1 && !p.summary.is_empty()));
+    // A participant county reads its own part, never a sibling's nor the province's combined view.
+    let county = app.login("130528", ADMIN_USERNAME, &password("130528", ADMIN_USERNAME, "")).await.unwrap();
+    let mut own = SupervisionServiceClient::with_interceptor(county.channel.clone(), county.bearer());
+    let mine =
+        own.list_participations(pc::ListParticipationsRequest::default()).await.unwrap().into_inner().participations;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!((mine[0].committee_name.as_str(), mine[0].initiator_name.as_str()), ("宁晋县政协", "河北省政协"));
+    assert_eq!(mine[0].state, pc::ParticipationState::Submitted as i32);
+    // …and the joint report as the province published it.
+    let report = mine[0].joint_report.as_ref().expect("宁晋县 reads the published joint report");
+    assert_eq!((report.initiator_name.as_str(), report.project_id.as_str()), ("河北省政协", joint[0].id.as_str()));
+    assert_eq!(report.problems.len(), f.joint_problems);
+    assert_eq!(report.summary, joint[0].report_summary);
+    assert_eq!(report.publish_time, joint[0].report_publish_time);
+    let sibling = progress.participations.iter().find(|p| p.committee_name == "临城县政协").expect("临城县's part");
+    let read = own.get_participation(pc::GetParticipationRequest { id: sibling.id.clone() }).await;
+    assert_code(read, tonic::Code::NotFound);
+    let combined = own.get_joint_progress(pc::GetJointProgressRequest { project_id: joint[0].id.clone() }).await;
+    assert_code(combined, tonic::Code::NotFound);
     app.stop().await;
 }

@@ -4,12 +4,17 @@
 
 mod analytics;
 mod analytics_membership;
+mod analytics_terms;
 mod audit_and_events;
 mod auth;
 mod cli;
+mod cli_joint;
 mod cli_more;
 mod committees;
 mod consultation;
+mod consultation_credits;
+mod consultation_stats;
+mod dead_letters;
 mod demo_data;
 mod distributed;
 mod events_coverage;

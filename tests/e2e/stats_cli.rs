@@ -380,4 +380,79 @@ async fn stats_cli_refuses_unknown_figures_and_formats_before_calling() {
     assert!(err.contains("give the month as YYYY-MM"), "{err}");
     let err = run(&["stats", "show", "--year", "2025", "--quarter", "2", "--month", "2025-07"]).await;
     assert!(err.contains("cannot be used with"), "{err}");
+    let err = run(&["stats", "show", "--year", "2025", "--term", "10"]).await;
+    assert!(err.contains("cannot be used with"), "{err}");
+    let err = run(&["stats", "show", "--term", "十"]).await;
+    assert!(err.contains("is not a term number"), "{err}");
+    let err = run(&["stats", "members", "--metric", "happiness", "--year", "2025"]).await;
+    assert!(err.contains("unknown member figure `happiness`"), "{err}");
+}
+
+#[tokio::test]
+async fn stats_cli_shows_a_term_and_ranks_the_members() {
+    let app = spawn_app().await;
+    let n = crate::membership::ningjin(&app).await;
+    open_tenth_term(&mut n.admin.committees(), &n.tree.ningjin.id).await;
+    let mut roster = n.staff.membership();
+    let mut members = Vec::new();
+    for (name, id17, phone) in
+        [("张建国", "13052819720305123", "13831912345"), ("李秀英", "13052819800612234", "13931955678")]
+    {
+        members.push(crate::membership::create(&mut roster, n.member(name, id17, phone)).await.unwrap());
+    }
+    // 李秀英 9 points, 张建国 4.
+    for (who, points, what) in [(1, 6, "政协全会大会发言"), (1, 3, "参加专题视察"), (0, 4, "走访联系界别群众")]
+    {
+        roster
+            .create_record_entry(xieshang_proto::membership::v1::CreateRecordEntryRequest {
+                entry: Some(xieshang_proto::membership::v1::RecordEntry {
+                    member_id: members[who].id.clone(),
+                    kind: xieshang_proto::membership::v1::RecordKind::Speeches as i32,
+                    date: Some(today()),
+                    points,
+                    description: what.into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap();
+    }
+    let (year, _, _) = this_year_and_month();
+    let office = CliUser::signed_in(&app, "130528").await;
+    let ranked = async || office.run(&["stats", "members", "--metric", "performance_points", "--year", &year]).await;
+    eventually("the entries are counted", async || {
+        ranked().await.is_ok_and(|t| t.contains("李秀英") && t.contains("9"))
+    })
+    .await;
+    let table = ranked().await.unwrap();
+    assert_eq!(row(&table, "李秀英"), ["1", "李秀英", "9"], "{table}");
+    assert_eq!(row(&table, "张建国"), ["2", "张建国", "4"], "{table}");
+    assert!(table.find("李秀英").unwrap() < table.find("张建国").unwrap(), "{table}");
+    assert!(table.contains("performance points 履职积分"), "{table}");
+    let json: serde_json::Value = serde_json::from_str(
+        &office.run(&["stats", "members", "--term", "10", "--metric", "speech_entries", "--json"]).await.unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["period"], "T10");
+    let listed: Vec<(String, i64)> = json["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap().to_owned(), m["value"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(listed, [("李秀英".to_owned(), 2), ("张建国".to_owned(), 1)]);
+    assert_eq!(json["members"][0]["member_id"], members[1].id);
+
+    // The term's figures, compared with the one before.
+    let shown = office.run(&["stats", "show", "--term", "10", "--rollup", "own"]).await.unwrap();
+    assert!(shown.contains("T10") && shown.contains("T9"), "{shown}");
+    assert_eq!(row(&shown, "performance points 履职积分")[1], "13", "{shown}");
+    let err = office.run(&["stats", "show", "--term", "11"]).await.expect_err("no 11th term");
+    assert!(format!("{err:#}").contains("has not opened that term"), "{err:#}");
+
+    // The city's office reads 宁晋县's figures but ranks no member of it.
+    let city = CliUser::signed_in(&app, "130500").await;
+    let own = city.run(&["stats", "members", "--year", &year]).await.unwrap();
+    assert!(!own.contains("李秀英") && !own.contains("张建国"), "{own}");
+    app.stop().await;
 }

@@ -2,9 +2,10 @@
 //! lifecycle with rectification (整改) tracking, and three-level joint
 //! supervision (三级政协联动) — 河北省政协 opens a project and invites 邢台市 and
 //! 宁晋县; each participant accepts and files findings for its own area; the
-//! initiator sees them combined and writes the joint report. A committee
-//! outside the project sees nothing, participants never see each other's
-//! parts, and on PostgreSQL row-level security shows the same.
+//! initiator sees them combined, writes the joint report and publishes it to
+//! the participants. A committee outside the project sees nothing,
+//! participants never see each other's parts, and on PostgreSQL row-level
+//! security shows the same.
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use tonic::Code;
@@ -242,6 +243,10 @@ fn joint(topic: &str, invited: &[&str]) -> pc::CreateJointProjectRequest {
     }
 }
 
+fn publish(project_id: &str) -> pc::PublishJointReportRequest {
+    pc::PublishJointReportRequest { project_id: project_id.into() }
+}
+
 async fn only_participation(c: &mut Client) -> pc::Participation {
     let mut list = c.list_participations(pc::ListParticipationsRequest::default()).await.unwrap().into_inner();
     assert_eq!(list.participations.len(), 1, "{list:?}");
@@ -397,6 +402,11 @@ async fn three_level_joint_supervision_crosses_committees_only_as_far_as_the_pro
     assert_eq!(n.inspections[0].place, "宁晋县大曹庄工业园区");
     assert_eq!(n.inspections[0].member_names, vec!["张国强".to_owned()]);
 
+    // Nothing to publish before the joint report is filed; no report to read.
+    let early = hebei.publish_joint_report(publish(&project.id)).await;
+    refused_naming(early, "ONGOING");
+    assert!(only_participation(&mut ningjin).await.joint_report.is_none());
+
     // …and writes the joint report.
     let report = hebei
         .file_supervision_report(pc::FileSupervisionReportRequest {
@@ -418,6 +428,75 @@ async fn three_level_joint_supervision_crosses_committees_only_as_far_as_the_pro
         .into_inner();
     assert_eq!(report.state, pc::SupervisionState::Reported as i32);
     assert_eq!(report.problems.len(), 2);
+    assert!(report.report_publish_time.is_none());
+
+    // Filed is not yet published: participants do not read it.
+    for c in [&mut xingtai, &mut ningjin] {
+        assert!(only_participation(c).await.joint_report.is_none());
+    }
+    // Only the initiator publishes: a participant, an outsider and the
+    // initiator's members are refused as for the other initiator-only calls.
+    for c in [&mut xingtai, &mut ningjin, &mut lincheng] {
+        assert_code(c.publish_joint_report(publish(&project.id)).await, Code::NotFound);
+    }
+    let admin = app.login("130000", "admin", PASSWORD).await.unwrap();
+    create_user(&admin, &tree.hebei.id, "zhaomin", "赵敏", &[Role::Member]).await;
+    let mut hebei_member = client(&app.login("130000", "zhaomin", PASSWORD).await.unwrap());
+    assert_code(hebei_member.publish_joint_report(publish(&project.id)).await, Code::PermissionDenied);
+    assert_eq!(
+        violated_field(&assert_code(hebei.publish_joint_report(publish("")).await, Code::InvalidArgument)),
+        "project_id"
+    );
+
+    let published = hebei.publish_joint_report(publish(&project.id)).await.unwrap().into_inner();
+    let published_project = published.project.clone().unwrap();
+    assert_eq!(published_project.state, pc::SupervisionState::Reported as i32);
+    let publish_time = published_project.report_publish_time.expect("publication recorded");
+    assert_eq!(published.invited_count, 2);
+    let again = hebei.publish_joint_report(publish(&project.id)).await;
+    refused_naming(again, "REPORTED");
+    let again = hebei.publish_joint_report(publish(&project.id)).await;
+    refused_naming(again, "already published");
+    let read_back =
+        hebei.get_supervision_project(pc::GetSupervisionProjectRequest { id: project.id.clone() }).await.unwrap();
+    assert_eq!(read_back.into_inner().report_publish_time, Some(publish_time));
+
+    // Rectification goes on after publication; the published copies do not follow it.
+    rectify(&mut hebei, &project.id, 1, pc::RectificationStatus::InProgress, None, "").await.unwrap();
+
+    // Each participant reads the report as published, with the initiator's name…
+    for (c, own_id) in [(&mut xingtai, &xt.id), (&mut ningjin, &nj.id)] {
+        let part = c.get_participation(pc::GetParticipationRequest { id: own_id.clone() }).await.unwrap().into_inner();
+        let r = part.joint_report.expect("the published joint report");
+        assert_eq!((r.initiator_name.as_str(), r.topic.as_str()), ("河北省政协", TOPIC));
+        assert_eq!(
+            (r.project_id.as_str(), r.initiator_committee_id.as_str()),
+            (project.id.as_str(), tree.hebei.id.as_str())
+        );
+        assert_eq!(r.summary, "三级政协联动监督覆盖市县两级，发现问题2项。");
+        assert_eq!(r.publish_time, Some(publish_time));
+        assert!(r.report_time.is_some());
+        let numbers: Vec<_> = r.problems.iter().map(|p| (p.number, p.problem.as_str())).collect();
+        assert_eq!(numbers, [(1, "钢铁企业超低排放改造进度滞后"), (2, "农村散煤复烧")]);
+        assert_eq!(r.problems[0].suggestion, "压实企业主体责任，倒排工期");
+        assert!(r.problems.iter().all(|p| p.rectification == pc::RectificationStatus::Open as i32));
+        // …and still only its own part.
+        assert_eq!(part.id, *own_id);
+        assert_eq!(only_participation(c).await.joint_report.map(|r| r.summary), Some(r.summary));
+    }
+    assert_code(ningjin.get_participation(pc::GetParticipationRequest { id: xt.id.clone() }).await, Code::NotFound);
+    assert_code(xingtai.get_participation(pc::GetParticipationRequest { id: nj.id.clone() }).await, Code::NotFound);
+    // The outsider still sees nothing of the project.
+    assert!(
+        lincheng
+            .list_participations(pc::ListParticipationsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .participations
+            .is_empty()
+    );
+    assert_code(lincheng.get_participation(pc::GetParticipationRequest { id: nj.id.clone() }).await, Code::NotFound);
 
     // A city's own joint project: 临城县 declines (with a reason).
     let city_project =
@@ -448,6 +527,28 @@ async fn three_level_joint_supervision_crosses_committees_only_as_far_as_the_pro
     // 河北省 initiated neither this project nor sees it through its own.
     let foreign = hebei.get_joint_progress(pc::GetJointProgressRequest { project_id: city_project.id.clone() }).await;
     assert_code(foreign, Code::NotFound);
+    assert_code(hebei.publish_joint_report(publish(&city_project.id)).await, Code::NotFound);
+    // A declined committee was invited: it reads the published report too.
+    xingtai
+        .file_supervision_report(pc::FileSupervisionReportRequest {
+            project_id: city_project.id.clone(),
+            summary: "施工扬尘管控总体到位。".into(),
+            problems: vec![pc::NewSupervisionProblem {
+                problem: "渣土车遮盖不严".into(),
+                suggestion: "加强路面执法".into(),
+            }],
+        })
+        .await
+        .unwrap();
+    xingtai.publish_joint_report(publish(&city_project.id)).await.unwrap();
+    let lc = only_participation(&mut lincheng).await;
+    assert_eq!(lc.state, pc::ParticipationState::Declined as i32);
+    let r = lc.joint_report.expect("the declined committee reads the published report");
+    assert_eq!((r.initiator_name.as_str(), r.problems.len()), ("邢台市政协", 1));
+    // 宁晋县 was not invited to the city's project: it sees only the province's report.
+    let mine = ningjin.list_participations(pc::ListParticipationsRequest::default()).await.unwrap().into_inner();
+    assert_eq!(mine.participations.len(), 1);
+    assert_eq!(mine.participations[0].joint_report.as_ref().map(|r| r.initiator_name.as_str()), Some("河北省政协"));
 
     if app.backend == Backend::Postgres {
         let sql = |s: &str| Statement::from_string(DbBackend::Postgres, s);
@@ -488,6 +589,44 @@ async fn three_level_joint_supervision_crosses_committees_only_as_far_as_the_pro
             tree.lincheng.id
         );
         let err = tx.execute_unprepared(&forged).await.expect_err("RLS refuses a foreign committee's row");
+        assert!(err.to_string().contains("row-level security"), "{err}");
+        drop(tx);
+
+        // Published copies: each participant reads its own only; the
+        // initiator reads what it published and nothing else.
+        const REPORTS: &str = "supervision_joint_reports";
+        assert_eq!(owners(ningjin_scope(), REPORTS).await, vec![tree.ningjin.id.clone()]);
+        assert_eq!(owners(Scope::Committee(id(&tree.lincheng.id)), REPORTS).await, vec![tree.lincheng.id.clone()]);
+        assert_eq!(owners(Scope::Committee(id(&tree.hebei.id)), REPORTS).await, expected);
+        let mut xingtai_reads = vec![tree.xingtai.id.clone(), tree.lincheng.id.clone()];
+        xingtai_reads.sort();
+        assert_eq!(owners(Scope::Committee(id(&tree.xingtai.id)), REPORTS).await, xingtai_reads);
+        // The initiator cannot change a copy once published.
+        let tx = db.begin(Scope::Committee(id(&tree.hebei.id))).await.unwrap();
+        let changed = tx.execute_unprepared("UPDATE supervision_joint_reports SET summary = 'changed'").await.unwrap();
+        assert_eq!(changed.rows_affected(), 0);
+        // Nor publish to a committee it did not invite to that project
+        // (临城县, under 宁晋县's participation).
+        let forged = format!(
+            "INSERT INTO supervision_joint_reports (id, committee_id, initiator_committee_id, project_id, \
+             participation_id, initiator_name, topic, summary, problems, published_at, published_by, created_at) \
+             VALUES (gen_random_uuid(), '{}', '{}', '{}', '{}', '河北省政协', 'x', 'x', '[]', now(), \
+             gen_random_uuid(), now())",
+            tree.lincheng.id, tree.hebei.id, project.id, nj.id
+        );
+        let err = tx.execute_unprepared(&forged).await.expect_err("RLS refuses a copy for an uninvited committee");
+        assert!(err.to_string().contains("row-level security"), "{err}");
+        drop(tx);
+        // Nor may a participant forge a copy for a sibling.
+        let tx = db.begin(ningjin_scope()).await.unwrap();
+        let forged = format!(
+            "INSERT INTO supervision_joint_reports (id, committee_id, initiator_committee_id, project_id, \
+             participation_id, initiator_name, topic, summary, problems, published_at, published_by, created_at) \
+             VALUES (gen_random_uuid(), '{}', '{}', '{}', '{}', '河北省政协', 'x', 'x', '[]', now(), \
+             gen_random_uuid(), now())",
+            tree.xingtai.id, tree.hebei.id, project.id, xt.id
+        );
+        let err = tx.execute_unprepared(&forged).await.expect_err("RLS refuses a sibling's copy");
         assert!(err.to_string().contains("row-level security"), "{err}");
     }
     app.stop().await;

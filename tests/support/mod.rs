@@ -118,6 +118,12 @@ async fn fresh_postgres_database() -> String {
 
 /// Starts the server on 127.0.0.1:0 with a fresh database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with more settings, e.g. `("events.max_attempts", Value::from(2u32))`;
+/// they win over the test defaults.
+pub async fn spawn_app_with(settings: &[(&str, Value)]) -> TestApp {
     let backend = Backend::from_env();
     let dir = TempDir(std::env::temp_dir().join(format!("xieshang-test-{}", uuid::Uuid::new_v4().simple())));
     std::fs::create_dir_all(&dir.0).unwrap();
@@ -134,6 +140,7 @@ pub async fn spawn_app() -> TestApp {
         ("bootstrap.password", Value::from(OPERATOR_PASSWORD)),
         ("log.filter", Value::from("warn")),
     ];
+    let overrides: Vec<(&str, Value)> = overrides.into_iter().chain(settings.iter().cloned()).collect();
     let config = Config::load(None, &overrides).expect("test config");
     let _ = xieshang_platform::telemetry::init(&config.log, "xieshang-test").map(std::mem::forget);
     let running = xieshang::app::start(&config).await.expect("server starts");

@@ -28,6 +28,18 @@
 //! Every fact falls in the period of the event's `occur_time` (when the change
 //! was recorded), membership's too: a record entry dated in December and
 //! entered in January counts in January, as attendance recorded late does.
+//! That instant's day (China Standard Time) also picks the term (届) of each
+//! committee on the path, from the terms recorded from `TermOpened`.
+//!
+//! Member counters (never rolled up): `PerformanceEntryRecorded` adds to the
+//! member's `performance_entries`, `performance_points` and the entries of
+//! its kind (`proposal_entries`, `meeting_entries`, …); `AttendanceRecorded`
+//! to the member's `attendance_present`, `attendance_on_leave` or
+//! `attendance_absent`. Members are named by id only.
+//!
+//! `TermOpened` records the committee's term. It adds to no counter, so it is
+//! not recorded as applied: recording a term is idempotent by itself
+//! (committee and number are its key).
 //!
 //! Delivery is at least once; the store records the event id in the same
 //! transaction as the counters (insert if absent), so an event delivered twice
@@ -40,7 +52,7 @@ use uuid::Uuid;
 use xieshang_platform::events::{EventHandler, HandlerError};
 use xieshang_proto::events::v1::{DraftTarget, Event, event::Payload};
 
-use crate::domain::{Fact, consultations_held_of};
+use crate::domain::{EventFacts, Fact, MemberFact, OpenedTerm, consultations_held_of, member_entries_of};
 use crate::store::{CONSUMER, Store, occurred};
 
 /// The analytics service's event consumer.
@@ -52,10 +64,62 @@ fn committee(s: &str) -> Option<Uuid> {
     Uuid::parse_str(s).ok()
 }
 
-/// The facts one event contributes; empty for events analytics does not count.
-pub fn facts(event: &Event) -> Vec<Fact> {
+/// What one event contributes; empty for events analytics does not count.
+pub fn facts(event: &Event) -> EventFacts {
     let at = event.occur_time.as_ref().map_or_else(xieshang_platform::time::now, |t| occurred(t.seconds, t.nanos));
     let here = committee(&event.committee_id);
+    EventFacts {
+        counts: counter_facts(event, at, here),
+        members: member_facts(event, at, here),
+        term: term(event, here),
+    }
+}
+
+/// The term a `TermOpened` records; None for any other event (or a malformed one).
+fn term(event: &Event, here: Option<Uuid>) -> Option<OpenedTerm> {
+    let Some(Payload::TermOpened(t)) = event.payload.as_ref() else { return None };
+    let start = t.start_date.as_ref()?;
+    let start =
+        chrono::NaiveDate::from_ymd_opt(start.year, u32::try_from(start.month).ok()?, u32::try_from(start.day).ok()?)?;
+    let number = u32::try_from(t.number).ok().filter(|n| (1..=crate::domain::MAX_TERM).contains(n))?;
+    Some(OpenedTerm { committee: here?, term_id: Uuid::parse_str(&t.term_id).ok()?, number, start })
+}
+
+/// Facts about one member, counted in the event's committee (the member's own).
+fn member_facts(event: &Event, at: chrono::DateTime<chrono::Utc>, here: Option<Uuid>) -> Vec<MemberFact> {
+    let mut out: Vec<(Option<Uuid>, &'static str, i64)> = Vec::new();
+    match event.payload.as_ref() {
+        Some(Payload::PerformanceEntryRecorded(e)) => {
+            let member = committee(&e.member_id);
+            out.push((member, "performance_entries", 1));
+            if e.points != 0 {
+                out.push((member, "performance_points", i64::from(e.points)));
+            }
+            if let Some(kind) = member_entries_of(&e.kind) {
+                out.push((member, kind, 1));
+            }
+        }
+        Some(Payload::AttendanceRecorded(a)) => {
+            let metric = match a.attendance.as_str() {
+                "present" => Some("attendance_present"),
+                "on_leave" => Some("attendance_on_leave"),
+                "absent" => Some("attendance_absent"),
+                _ => None,
+            };
+            if let Some(metric) = metric {
+                out.push((committee(&a.member_id), metric, 1));
+            }
+        }
+        _ => {}
+    }
+    let Some(committee) = here else { return Vec::new() };
+    out.into_iter()
+        .filter_map(|(member, metric, value)| member.map(|member| MemberFact { committee, member, metric, at, value }))
+        .collect()
+}
+
+/// The committee counter facts of one event.
+fn counter_facts(event: &Event, at: chrono::DateTime<chrono::Utc>, here: Option<Uuid>) -> Vec<Fact> {
     let mut out: Vec<(Option<Uuid>, &'static str)> = Vec::new();
     // Facts that add more than one (sums, and the reporting campaign's changes).
     let mut sums: Vec<(Option<Uuid>, &'static str, i64)> = Vec::new();
@@ -192,7 +256,10 @@ impl EventHandler for CounterConsumer {
 
     async fn handle(&self, event: &Event) -> std::result::Result<(), HandlerError> {
         let facts = facts(event);
-        if facts.is_empty() {
+        if let Some(term) = &facts.term {
+            self.store.open_term(term).await.map_err(|e| Box::new(e) as HandlerError)?;
+        }
+        if !facts.counts_anything() {
             return Ok(());
         }
         let Ok(event_id) = Uuid::parse_str(&event.id) else {
@@ -200,7 +267,7 @@ impl EventHandler for CounterConsumer {
             return Ok(());
         };
         let new = self.store.apply(event_id, &facts).await.map_err(|e| Box::new(e) as HandlerError)?;
-        tracing::debug!(event = %event.id, new, facts = facts.len(), "analytics counters from an event");
+        tracing::debug!(event = %event.id, new, facts = facts.counts.len(), members = facts.members.len(), "analytics counters from an event");
         Ok(())
     }
 }
@@ -210,7 +277,8 @@ mod tests {
     use prost_types::Timestamp;
     use xieshang_proto::common::v1::Date;
     use xieshang_proto::events::v1::{
-        MemberEnrolled, MemberStatusChanged, PerformanceEntryRecorded, ReportingSessionClosed,
+        AttendanceRecorded, MemberEnrolled, MemberStatusChanged, PerformanceEntryRecorded, ReportingSessionClosed,
+        TermOpened,
     };
 
     use super::*;
@@ -233,7 +301,7 @@ mod tests {
     }
 
     fn counted(e: &Event) -> Vec<(&'static str, i64)> {
-        facts(e).into_iter().map(|f| (f.metric, f.value)).collect()
+        facts(e).counts.into_iter().map(|f| (f.metric, f.value)).collect()
     }
 
     #[test]
@@ -243,7 +311,7 @@ mod tests {
             sector_id: Uuid::now_v7().to_string(),
             term_number: 10,
         }));
-        let f = facts(&enrolled);
+        let f = facts(&enrolled).counts;
         assert_eq!(f.len(), 1);
         assert_eq!((f[0].committee, f[0].metric, f[0].value), (ningjin(), "members_enrolled", 1));
         assert_eq!(Period::containing(f[0].at)[2], Period::Month(2026, 4));
@@ -297,7 +365,7 @@ mod tests {
         }));
         assert_eq!(counted(&make_up), [("reported_on_site", 2), ("not_reported", -2), ("reports_excellent", 1)]);
         let mut year = crate::domain::Counts::default();
-        for f in facts(&regular).into_iter().chain(facts(&make_up)) {
+        for f in facts(&regular).counts.into_iter().chain(facts(&make_up).counts) {
             year.add(f.metric, f.value);
         }
         assert_eq!(year.get("not_reported"), 0);
@@ -323,6 +391,66 @@ mod tests {
         // Without a committee there is nobody to count for.
         let mut orphan = entry(3);
         orphan.committee_id = String::new();
-        assert!(facts(&orphan).is_empty());
+        assert!(!facts(&orphan).counts_anything());
+    }
+
+    #[test]
+    fn member_events_count_for_the_member_and_terms_are_recorded() {
+        let member = Uuid::now_v7();
+        let entry = event(Payload::PerformanceEntryRecorded(PerformanceEntryRecorded {
+            entry_id: Uuid::now_v7().to_string(),
+            member_id: member.to_string(),
+            kind: "INFORMATION".into(),
+            points: 3,
+            source: "AUTOMATIC".into(),
+            date: Some(Date { year: 2026, month: 4, day: 18 }),
+        }));
+        let f = facts(&entry);
+        let members: Vec<(Uuid, Uuid, &str, i64)> =
+            f.members.iter().map(|m| (m.committee, m.member, m.metric, m.value)).collect();
+        assert_eq!(
+            members,
+            [
+                (ningjin(), member, "performance_entries", 1),
+                (ningjin(), member, "performance_points", 3),
+                (ningjin(), member, "information_entries", 1)
+            ]
+        );
+        let absent = event(Payload::AttendanceRecorded(AttendanceRecorded {
+            meeting_id: Uuid::now_v7().to_string(),
+            member_id: member.to_string(),
+            attendance: "absent".into(),
+            date: Some(Date { year: 2026, month: 4, day: 20 }),
+        }));
+        let f = facts(&absent);
+        assert_eq!(f.members.iter().map(|m| m.metric).collect::<Vec<_>>(), ["attendance_absent"]);
+        assert_eq!(counted(&absent), [("attendance_absent", 1)]);
+        // A member id that is not one counts for nobody.
+        let mut bad = absent.clone();
+        if let Some(Payload::AttendanceRecorded(a)) = bad.payload.as_mut() {
+            a.member_id = "王建军".into();
+        }
+        assert!(facts(&bad).members.is_empty());
+
+        let term_id = Uuid::now_v7();
+        let opened = event(Payload::TermOpened(TermOpened {
+            term_id: term_id.to_string(),
+            number: 10,
+            start_date: Some(Date { year: 2021, month: 12, day: 15 }),
+        }));
+        let f = facts(&opened);
+        assert!(!f.counts_anything(), "a term adds to no counter");
+        let term = f.term.unwrap();
+        assert_eq!((term.committee, term.term_id, term.number), (ningjin(), term_id, 10));
+        assert_eq!(term.start, chrono::NaiveDate::from_ymd_opt(2021, 12, 15).unwrap());
+        // Malformed terms are not recorded.
+        for (number, date) in [
+            (0, Some(Date { year: 2021, month: 12, day: 15 })),
+            (10, Some(Date { year: 2021, month: 2, day: 30 })),
+            (10, None),
+        ] {
+            let e = event(Payload::TermOpened(TermOpened { term_id: term_id.to_string(), number, start_date: date }));
+            assert!(facts(&e).term.is_none(), "{number} {:?}", e.payload);
+        }
     }
 }

@@ -1,9 +1,10 @@
-//! Plain types of the analytics service: periods, rollups, metrics and the
-//! rates derived from counters. No database, no protobuf.
+//! Plain types of the analytics service: periods (incl. terms), rollups,
+//! metrics, member metrics and the rates derived from counters. No database,
+//! no protobuf.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 
 use crate::error::{AnalyticsError, Result};
 
@@ -26,20 +27,41 @@ impl Rollup {
     }
 }
 
-/// A year, a quarter or a month, in China Standard Time.
+/// The highest term number the tenants service accepts (`CreateTerm`).
+pub const MAX_TERM: u32 = 100;
+
+/// A year, a quarter or a month, in China Standard Time; or a term (届) of
+/// the committee the figures are about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Period {
     Year(i32),
     Quarter(i32, u32),
     Month(i32, u32),
+    /// The committee's term of this number (第十届 is `Term(10)`), keyed "T10".
+    /// An ancestor's counters hold its own terms: an event counts in the term
+    /// of each committee on its path that contains the event's date.
+    Term(u32),
 }
 
 impl Period {
-    /// Parses "2025", "2025-Q3" or "2025-07"; anything else is `InvalidArgument` on `field`.
+    /// Parses "2025", "2025-Q3", "2025-07" or "T10"; anything else is `InvalidArgument` on `field`.
     pub fn parse(field: &'static str, s: &str) -> Result<Self> {
         let bad = || {
-            AnalyticsError::invalid(field, format!("{s:?} is not a year (2025), quarter (2025-Q3) or month (2025-07)"))
+            AnalyticsError::invalid(
+                field,
+                format!("{s:?} is not a year (2025), quarter (2025-Q3), month (2025-07) or term (T10)"),
+            )
         };
+        if let Some(n) = s.strip_prefix('T') {
+            // Digits only, without a leading zero, so each term has one spelling (its counter key).
+            if !n.bytes().all(|b| b.is_ascii_digit()) || n.starts_with('0') {
+                return Err(bad());
+            }
+            return match n.parse::<u32>() {
+                Ok(n @ 1..=MAX_TERM) => Ok(Self::Term(n)),
+                _ => Err(bad()),
+            };
+        }
         let year = |y: &str| -> Result<i32> {
             if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) {
                 y.parse::<i32>().ok().filter(|y| *y >= 1949).ok_or_else(bad)
@@ -69,6 +91,18 @@ impl Period {
             Self::Quarter(y, q) => Self::Quarter(y, q - 1),
             Self::Month(y, 1) => Self::Month(y - 1, 12),
             Self::Month(y, m) => Self::Month(y, m - 1),
+            // The first term has none before it: term 0 has no counters, so it reads as zeros.
+            Self::Term(n) => Self::Term(n.saturating_sub(1)),
+        }
+    }
+
+    /// The key under which a direct child's SUBTREE counters for its
+    /// parent's term are stored ("P10"), so a breakdown of a term ranks the
+    /// children over the parent's own term span; `to_string()` otherwise.
+    pub fn child_key(self) -> String {
+        match self {
+            Self::Term(n) => parent_term_key(n),
+            other => other.to_string(),
         }
     }
 
@@ -92,7 +126,67 @@ impl std::fmt::Display for Period {
             Self::Year(y) => write!(f, "{y:04}"),
             Self::Quarter(y, q) => write!(f, "{y:04}-Q{q}"),
             Self::Month(y, m) => write!(f, "{y:04}-{m:02}"),
+            Self::Term(n) => write!(f, "T{n}"),
         }
+    }
+}
+
+/// The stored key of a child's counters for its parent's term `n` ("P10").
+pub fn parent_term_key(n: u32) -> String {
+    format!("P{n}")
+}
+
+/// The calendar day of an instant in China Standard Time.
+pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    at.with_timezone(&cst).date_naive()
+}
+
+/// A term (届) as recorded from `TermOpened`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenedTerm {
+    pub committee: uuid::Uuid,
+    pub term_id: uuid::Uuid,
+    pub number: u32,
+    pub start: NaiveDate,
+}
+
+/// The terms of some committees: each committee's term on a date is the one
+/// whose start ≤ date < the next term's start. Before the first term's start
+/// a committee has no term and nothing counts in a term of it.
+#[derive(Clone, Debug, Default)]
+pub struct Terms(HashMap<uuid::Uuid, Vec<(NaiveDate, u32)>>);
+
+impl Terms {
+    /// Records a term (again: the same number replaces its start).
+    pub fn open(&mut self, committee: uuid::Uuid, number: u32, start: NaiveDate) {
+        let terms = self.0.entry(committee).or_default();
+        terms.retain(|(_, n)| *n != number);
+        terms.push((start, number));
+        terms.sort();
+    }
+
+    /// The committee's term on `date`.
+    pub fn at(&self, committee: uuid::Uuid, date: NaiveDate) -> Option<u32> {
+        let terms = self.0.get(&committee)?;
+        terms.iter().take_while(|(start, _)| *start <= date).last().map(|(_, n)| *n)
+    }
+
+    /// A term's first day and the next term's first day (None for the current term).
+    pub fn span(&self, committee: uuid::Uuid, number: u32) -> Option<(NaiveDate, Option<NaiveDate>)> {
+        let terms = self.0.get(&committee)?;
+        let i = terms.iter().position(|(_, n)| *n == number)?;
+        Some((terms[i].0, terms.get(i + 1).map(|(start, _)| *start)))
+    }
+
+    /// The calendar years a term spans, through `today`'s year for the current term.
+    pub fn years(&self, committee: uuid::Uuid, number: u32, today: NaiveDate) -> Option<Vec<i32>> {
+        let (start, next) = self.span(committee, number)?;
+        let last = match next {
+            Some(next) => next.pred_opt().unwrap_or(next).year(),
+            None => today.year(),
+        };
+        Some((start.year()..=Ord::max(last, start.year())).collect())
     }
 }
 
@@ -324,6 +418,117 @@ pub struct Fact {
     pub value: i64,
 }
 
+/// One thing to count for one member, in the member's own committee only
+/// (member counters are never rolled up the tree).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberFact {
+    pub committee: uuid::Uuid,
+    pub member: uuid::Uuid,
+    pub metric: &'static str,
+    pub at: DateTime<Utc>,
+    pub value: i64,
+}
+
+/// What one event contributes: committee counters, member counters, and a
+/// term to record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventFacts {
+    pub counts: Vec<Fact>,
+    pub members: Vec<MemberFact>,
+    pub term: Option<OpenedTerm>,
+}
+
+impl EventFacts {
+    /// Whether the event adds to any counter (and so is recorded as applied).
+    pub fn counts_anything(&self) -> bool {
+        !self.counts.is_empty() || !self.members.is_empty()
+    }
+}
+
+/// Member-level metrics, in display order: the performance record's points
+/// and entries (in total and by kind, from `PerformanceEntryRecorded`) and
+/// attendance (from `AttendanceRecorded`).
+pub const MEMBER_METRICS: &[&str] = &[
+    "performance_points",
+    "performance_entries",
+    "proposal_entries",
+    "information_entries",
+    "meeting_entries",
+    "speech_entries",
+    "inspection_entries",
+    "consultation_entries",
+    "service_entries",
+    "attendance_present",
+    "attendance_on_leave",
+    "attendance_absent",
+];
+
+/// The member metric of a performance-record entry kind (`RecordKind` without prefix).
+pub fn member_entries_of(kind: &str) -> Option<&'static str> {
+    match kind {
+        "PROPOSALS" => Some("proposal_entries"),
+        "INFORMATION" => Some("information_entries"),
+        "MEETINGS" => Some("meeting_entries"),
+        "SPEECHES" => Some("speech_entries"),
+        "INSPECTIONS" => Some("inspection_entries"),
+        "CONSULTATIONS" => Some("consultation_entries"),
+        "SERVICE" => Some("service_entries"),
+        _ => None,
+    }
+}
+
+/// A member metric a caller may rank by.
+pub fn check_member_metric(field: &'static str, name: &str) -> Result<()> {
+    if MEMBER_METRICS.contains(&name) {
+        Ok(())
+    } else {
+        Err(AnalyticsError::invalid(field, format!("{name:?} is not a member metric ({})", MEMBER_METRICS.join(", "))))
+    }
+}
+
+/// One member's place in a ranking of their committee.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberPlace {
+    /// 1 is the highest value; equal values share a rank (1, 1, 3).
+    pub rank: i32,
+    pub member_id: uuid::Uuid,
+    pub name: String,
+    pub value: i64,
+}
+
+impl MemberPlace {
+    /// The place's sort key, for page tokens: value, name, id.
+    pub fn key(&self) -> String {
+        format!("{}:{}:{}", self.value, self.name, self.member_id)
+    }
+
+    /// Whether this place comes after the one with `key` in ranking order.
+    pub fn after(&self, key: &str) -> Option<bool> {
+        let (value, rest) = key.split_once(':')?;
+        let (name, id) = rest.rsplit_once(':')?;
+        let value: i64 = value.parse().ok()?;
+        let id = uuid::Uuid::parse_str(id).ok()?;
+        Some((std::cmp::Reverse(self.value), self.name.as_str(), self.member_id) > (std::cmp::Reverse(value), name, id))
+    }
+}
+
+/// Orders members by value, highest first, then by name and id, and gives
+/// them competition ranks (equal values share a rank), as the membership
+/// service's group ranking does.
+pub fn rank_members(rows: Vec<(uuid::Uuid, String, i64)>) -> Vec<MemberPlace> {
+    let mut rows = rows;
+    rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
+    let mut out: Vec<MemberPlace> = Vec::with_capacity(rows.len());
+    for (i, (member_id, name, value)) in rows.into_iter().enumerate() {
+        let rank = match out.last() {
+            Some(last) if last.value == value => last.rank,
+            _ => i as i32 + 1,
+        };
+        out.push(MemberPlace { rank, member_id, name, value });
+    }
+    out
+}
+
 /// The ancestors in a materialized path "/a/b/c/" (ids parsed), root first.
 pub fn path_ids(path: &str) -> Vec<uuid::Uuid> {
     path.split('/').filter_map(|s| uuid::Uuid::parse_str(s).ok()).collect()
@@ -346,6 +551,84 @@ mod tests {
                 other => panic!("{s:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn terms_parse_print_and_key_their_children() {
+        assert_eq!(Period::parse("period", "T10").unwrap(), Period::Term(10));
+        assert_eq!(Period::Term(10).to_string(), "T10");
+        assert_eq!(Period::parse("period", "T1").unwrap().previous(), Period::Term(0));
+        assert_eq!(Period::Term(14).previous().to_string(), "T13");
+        assert_eq!(Period::Term(14).child_key(), "P14");
+        assert_eq!(Period::Year(2025).child_key(), "2025");
+        assert_eq!(Period::Term(MAX_TERM).to_string().len(), 4, "fits the 8-character period column");
+        for s in ["T0", "T101", "T010", "T", "t10", "T+1", "T1.5", "T 10", "10"] {
+            match Period::parse("period", s) {
+                Err(AnalyticsError::Invalid { field: "period", .. }) => {}
+                Ok(Period::Year(_)) if s == "10" => panic!("{s:?} is not a year"),
+                other => panic!("{s:?}: {other:?}"),
+            }
+        }
+    }
+
+    /// 宁晋县政协: 第九届 from 2016-12-20, 第十届 from 2021-12-15.
+    fn ningjin_terms() -> (uuid::Uuid, Terms) {
+        let ningjin = uuid::Uuid::from_u128(0x130528);
+        let mut terms = Terms::default();
+        // Recorded out of order: the start dates decide.
+        terms.open(ningjin, 10, NaiveDate::from_ymd_opt(2021, 12, 15).unwrap());
+        terms.open(ningjin, 9, NaiveDate::from_ymd_opt(2016, 12, 20).unwrap());
+        (ningjin, terms)
+    }
+
+    #[test]
+    fn an_events_term_starts_on_its_first_day_and_ends_before_the_next() {
+        let (ningjin, terms) = ningjin_terms();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(terms.at(ningjin, day(2016, 12, 19)), None, "before the first term");
+        assert_eq!(terms.at(ningjin, day(2016, 12, 20)), Some(9));
+        assert_eq!(terms.at(ningjin, day(2021, 12, 14)), Some(9));
+        assert_eq!(terms.at(ningjin, day(2021, 12, 15)), Some(10));
+        assert_eq!(terms.at(ningjin, day(2030, 1, 1)), Some(10), "the current term has no end");
+        assert_eq!(terms.at(uuid::Uuid::nil(), day(2022, 1, 1)), None, "a committee without terms");
+        assert_eq!(terms.span(ningjin, 9), Some((day(2016, 12, 20), Some(day(2021, 12, 15)))));
+        assert_eq!(terms.span(ningjin, 11), None);
+        assert_eq!(terms.years(ningjin, 9, day(2026, 5, 1)), Some((2016..=2021).collect()));
+        assert_eq!(terms.years(ningjin, 10, day(2026, 5, 1)), Some((2021..=2026).collect()));
+        // A term ending on 1 January does not reach into that year.
+        let mut t = terms.clone();
+        t.open(ningjin, 11, day(2027, 1, 1));
+        assert_eq!(t.years(ningjin, 10, day(2030, 1, 1)), Some((2021..=2026).collect()));
+        // An instant late on 14 December UTC is already the 15th in Beijing.
+        let at = chrono::Utc.with_ymd_and_hms(2021, 12, 14, 16, 30, 0).unwrap();
+        assert_eq!(terms.at(ningjin, local_date(at)), Some(10));
+    }
+
+    #[test]
+    fn members_rank_by_value_with_shared_ranks_and_pages_continue_after_a_key() {
+        let id = |n: u128| uuid::Uuid::from_u128(n);
+        let ranked = rank_members(vec![
+            (id(1), "王建军".into(), 12),
+            (id(2), "李文静".into(), 20),
+            (id(3), "张立新".into(), 12),
+            (id(4), "赵丽华".into(), 0),
+        ]);
+        let order: Vec<(i32, &str, i64)> = ranked.iter().map(|p| (p.rank, p.name.as_str(), p.value)).collect();
+        // Ties share a rank and are ordered by name (code points: 张 before 王).
+        assert_eq!(order, vec![(1, "李文静", 20), (2, "张立新", 12), (2, "王建军", 12), (4, "赵丽华", 0)]);
+        let key = ranked[1].key();
+        let after: Vec<bool> = ranked.iter().map(|p| p.after(&key).unwrap()).collect();
+        assert_eq!(after, vec![false, false, true, true]);
+        assert_eq!(ranked[0].after("nonsense"), None);
+        assert!(check_member_metric("metric", "performance_points").is_ok());
+        assert!(matches!(
+            check_member_metric("metric", "proposals_filed"),
+            Err(AnalyticsError::Invalid { field: "metric", .. })
+        ));
+        for kind in ["PROPOSALS", "INFORMATION", "MEETINGS", "SPEECHES", "INSPECTIONS", "CONSULTATIONS", "SERVICE"] {
+            assert!(MEMBER_METRICS.contains(&member_entries_of(kind).unwrap()), "{kind}");
+        }
+        assert_eq!(member_entries_of("OTHER"), None);
     }
 
     #[test]

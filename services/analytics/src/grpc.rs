@@ -121,16 +121,59 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
             return Err(invalid_argument("metric", "is required"));
         }
         let rollup = rollup("rollup", r.rollup)?;
-        let points = self.0.time_series(ctx, id, &r.metric, r.year, rollup).await?;
+        let (year, period, points) = match (r.period.is_empty(), r.year) {
+            (true, year) => (year, year.to_string(), self.0.time_series(ctx, id, &r.metric, year, rollup).await?),
+            (false, _) => match Period::parse("period", &r.period)? {
+                Period::Year(year) => {
+                    if r.year != 0 && r.year != year {
+                        return Err(invalid_argument("year", format!("differs from the period {year}")));
+                    }
+                    (year, r.period.clone(), self.0.time_series(ctx, id, &r.metric, year, rollup).await?)
+                }
+                term @ Period::Term(n) => {
+                    (0, term.to_string(), self.0.term_series(ctx, id, &r.metric, n, rollup).await?)
+                }
+                _ => return Err(invalid_argument("period", "a time series is over a year (2025) or a term (T10)")),
+            },
+        };
         Ok(Response::new(pb::TimeSeries {
             committee_id: id.to_string(),
             metric: r.metric.clone(),
-            year: r.year,
+            year,
             rollup: rollup_to_proto(rollup) as i32,
             points: points
                 .into_iter()
                 .map(|(p, value, undefined)| pb::Point { period: p.to_string(), value, undefined })
                 .collect(),
+            period,
+        }))
+    }
+
+    async fn rank_members(&self, req: Request<pb::RankMembersRequest>) -> Reply<pb::RankMembersResponse> {
+        let ctx = authenticated(&req)?;
+        let pb::RankMembersRequest { committee_id, period, metric, page_size, page_token } = req.get_ref();
+        let committee_id = if committee_id.is_empty() { None } else { Some(committee("committee_id", committee_id)?) };
+        let period = Period::parse("period", period)?;
+        if metric.is_empty() {
+            return Err(invalid_argument("metric", "is required"));
+        }
+        let ranking = self.0.rank_members(ctx, committee_id, period, metric, *page_size, page_token).await?;
+        Ok(Response::new(pb::RankMembersResponse {
+            committee_id: ranking.committee_id.to_string(),
+            period: period.to_string(),
+            metric: metric.clone(),
+            members: ranking
+                .places
+                .into_iter()
+                .map(|p| pb::MemberPlace {
+                    rank: p.rank,
+                    member_id: p.member_id.to_string(),
+                    name: p.name,
+                    value: p.value,
+                })
+                .collect(),
+            next_page_token: ranking.next_page_token,
+            total_size: i32::try_from(ranking.total).unwrap_or(i32::MAX),
         }))
     }
 }

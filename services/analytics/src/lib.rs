@@ -25,7 +25,7 @@ use xieshang_platform::events::EventHandler;
 use xieshang_proto::analytics::v1 as pb;
 
 pub use error::AnalyticsError;
-pub use store::{Counter, Position, RebuildProgress, RebuildReport, Store};
+pub use store::{Counter, MemberCounter, MemberRanking, Position, RebuildProgress, RebuildReport, Store, TermRow};
 
 /// Fully-qualified names of the gRPC services this crate serves (for health reporting).
 pub const SERVICE_NAMES: &[&str] = &["xieshang.analytics.v1.AnalyticsService"];

@@ -7,6 +7,13 @@
 //! workers, and one event updates several committees' rows (its committee's
 //! OWN counters and the SUBTREE counters of the committee and each ancestor),
 //! which no single committee scope may write.
+//!
+//! Term (届) counters: an event counts in the term of each committee on its
+//! path that contains the event's day — the committee's own term for its OWN
+//! and SUBTREE rows ("T10"), each ancestor's own term for the ancestor's
+//! SUBTREE row — and, for a breakdown over a parent's term, in the parent's
+//! term under each child's SUBTREE row ("P10"). Member counters live in
+//! `analytics_member_counters`, in the member's own committee only.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,8 +28,11 @@ use xieshang_platform::ids::CommitteeId;
 use xieshang_proto::common::v1::Role;
 use xieshang_proto::events::v1::Event;
 
-use crate::domain::{self, BreakdownRow, Counts, Fact, Figures, Period, Rollup, path_ids};
-use crate::entity::committee;
+use crate::domain::{
+    self, BreakdownRow, Counts, EventFacts, Fact, Figures, MemberFact, MemberPlace, OpenedTerm, Period, Rollup, Terms,
+    local_date, parent_term_key, path_ids,
+};
+use crate::entity::{committee, member};
 use crate::error::{AnalyticsError, Result};
 
 /// The consumer's name in `analytics_applied_events` and `analytics_positions`.
@@ -44,6 +54,39 @@ pub struct RebuildReport {
     pub events_applied: usize,
     /// Counter rows written.
     pub counters: usize,
+    /// Member counter rows written.
+    pub member_counters: usize,
+    /// Terms recorded (from the log's `TermOpened`).
+    pub terms: usize,
+}
+
+/// One member counter row, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MemberCounter {
+    pub committee_id: Uuid,
+    pub period: String,
+    pub metric: String,
+    pub member_id: Uuid,
+    pub value: i64,
+}
+
+/// One recorded term, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TermRow {
+    pub committee_id: Uuid,
+    pub number: i32,
+    pub term_id: Uuid,
+    pub start_date: chrono::NaiveDate,
+}
+
+/// One page of a member ranking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRanking {
+    pub committee_id: Uuid,
+    pub places: Vec<MemberPlace>,
+    /// Members ranked in all (every page).
+    pub total: usize,
+    pub next_page_token: String,
 }
 
 /// One counter row, as stored.
@@ -63,27 +106,135 @@ struct Deltas(BTreeMap<(Uuid, Rollup, String, &'static str), (i64, String)>);
 
 impl Deltas {
     /// Adds one fact: to its committee's OWN counters and to the SUBTREE
-    /// counters of the committee and each ancestor, for each period.
+    /// counters of the committee and each ancestor, for each period — the
+    /// year, quarter and month, and each committee's own term on that day;
+    /// and to each child's SUBTREE counter keyed by its parent's term ("P…").
     /// Facts about committees without a path (unknown) are skipped.
-    fn add(&mut self, fact: &Fact, path: &str) {
+    fn add(&mut self, fact: &Fact, path: &str, terms: &Terms) {
         let ids = path_ids(path);
         if ids.last() != Some(&fact.committee) {
             return;
         }
-        let periods = Period::containing(fact.at);
+        let day = local_date(fact.at);
+        let mut keys: Vec<String> = Period::containing(fact.at).iter().map(ToString::to_string).collect();
+        let calendar = keys.len();
         let mut prefix = String::from("/");
-        for id in &ids {
+        for (i, id) in ids.iter().enumerate() {
             prefix.push_str(&id.to_string());
             prefix.push('/');
-            for period in &periods {
-                let key = (*id, Rollup::Subtree, period.to_string(), fact.metric);
+            keys.truncate(calendar);
+            keys.extend(terms.at(*id, day).map(|n| Period::Term(n).to_string()));
+            if i > 0 {
+                keys.extend(terms.at(ids[i - 1], day).map(parent_term_key));
+            }
+            for key in &keys {
+                let key = (*id, Rollup::Subtree, key.clone(), fact.metric);
                 self.0.entry(key).or_insert_with(|| (0, prefix.clone())).0 += fact.value;
             }
         }
-        for period in &periods {
-            let key = (fact.committee, Rollup::Own, period.to_string(), fact.metric);
+        keys.truncate(calendar);
+        keys.extend(terms.at(fact.committee, day).map(|n| Period::Term(n).to_string()));
+        for key in keys {
+            let key = (fact.committee, Rollup::Own, key, fact.metric);
             self.0.entry(key).or_insert_with(|| (0, path.to_owned())).0 += fact.value;
         }
+    }
+}
+
+/// Member counter increments keyed by (committee, period, metric, member).
+#[derive(Default)]
+struct MemberDeltas(BTreeMap<(Uuid, String, &'static str, Uuid), i64>);
+
+impl MemberDeltas {
+    /// Adds one member fact in its committee only: the year, quarter, month
+    /// and the committee's term on that day.
+    fn add(&mut self, fact: &MemberFact, terms: &Terms) {
+        let day = local_date(fact.at);
+        let periods = Period::containing(fact.at).into_iter().chain(terms.at(fact.committee, day).map(Period::Term));
+        for period in periods {
+            *self.0.entry((fact.committee, period.to_string(), fact.metric, fact.member)).or_default() += fact.value;
+        }
+    }
+
+    /// One multi-row upsert (PostgreSQL and SQLite alike); None when empty.
+    fn statement(
+        rows: &[((Uuid, String, &'static str, Uuid), i64)],
+        upsert: bool,
+    ) -> Option<sea_orm::sea_query::InsertStatement> {
+        if rows.is_empty() {
+            return None;
+        }
+        let mut insert = Query::insert();
+        insert.into_table("analytics_member_counters").columns([
+            "committee_id",
+            "period",
+            "metric",
+            "member_id",
+            "value",
+        ]);
+        for ((committee_id, period, metric, member_id), value) in rows {
+            insert.values_panic([
+                (*committee_id).into(),
+                period.clone().into(),
+                (*metric).into(),
+                (*member_id).into(),
+                (*value).into(),
+            ]);
+        }
+        if upsert {
+            insert.on_conflict(
+                OnConflict::columns(["committee_id", "period", "metric", "member_id"])
+                    .value(
+                        "value",
+                        Expr::col(("analytics_member_counters", "value")).add(Expr::col(("excluded", "value"))),
+                    )
+                    .to_owned(),
+            );
+        }
+        Some(insert)
+    }
+}
+
+/// The recorded terms of `committees`.
+async fn load_terms(tx: &Tx, committees: &[Uuid]) -> Result<Terms> {
+    let mut terms = Terms::default();
+    if committees.is_empty() {
+        return Ok(terms);
+    }
+    let select = Query::select()
+        .columns(["committee_id", "number", "start_date"])
+        .from("analytics_terms")
+        .and_where(Expr::col("committee_id").is_in(committees.iter().copied()))
+        .to_owned();
+    for row in tx.query_all(&select).await? {
+        let committee: Uuid = row.try_get("", "committee_id")?;
+        let number: i32 = row.try_get("", "number")?;
+        let start: chrono::NaiveDate = row.try_get("", "start_date")?;
+        let number = u32::try_from(number).map_err(|_| AnalyticsError::Corrupt("analytics_terms.number".into()))?;
+        terms.open(committee, number, start);
+    }
+    Ok(terms)
+}
+
+/// A term period must be one the committee has opened; other periods pass.
+async fn check_term(tx: &Tx, committee: Uuid, period: Period) -> Result<Terms> {
+    let terms = load_terms(tx, &[committee]).await?;
+    if let Period::Term(n) = period
+        && terms.span(committee, n).is_none()
+    {
+        return Err(AnalyticsError::NotFound("term"));
+    }
+    Ok(terms)
+}
+
+/// National figures sum the provinces, whose terms differ: no term there.
+fn no_national_term(period: Period) -> Result<()> {
+    match period {
+        Period::Term(_) => Err(AnalyticsError::invalid(
+            "period",
+            "a term (届) belongs to one committee; name the committee to read its term figures",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -123,19 +274,19 @@ async fn in_sight(tx: &Tx, ctx: &TenantContext, id: CommitteeId) -> Result<commi
     }
 }
 
-/// Counters of `committees` for one rollup and some periods, by (committee, period).
+/// Counters of `committees` for one rollup and some period keys, by (committee, key).
 async fn read_counts(
     tx: &Tx,
     committees: &[Uuid],
     rollup: Rollup,
-    periods: &[Period],
+    keys: &[String],
 ) -> Result<HashMap<(Uuid, String), Counts>> {
     let select = Query::select()
         .columns(["committee_id", "period", "metric", "value"])
         .from("analytics_counters")
         .and_where(Expr::col("committee_id").is_in(committees.iter().copied()))
         .and_where(Expr::col("rollup").eq(rollup as i16))
-        .and_where(Expr::col("period").is_in(periods.iter().map(ToString::to_string)))
+        .and_where(Expr::col("period").is_in(keys.iter().cloned()))
         .to_owned();
     let mut out: HashMap<(Uuid, String), Counts> = HashMap::new();
     for row in tx.query_all(&select).await? {
@@ -148,23 +299,62 @@ async fn read_counts(
     Ok(out)
 }
 
+/// Values of `measure` for some periods of one committee, in order. Commits `tx`.
+async fn series(
+    tx: Tx,
+    committee: Uuid,
+    measure: &str,
+    periods: Vec<Period>,
+    rollup: Rollup,
+) -> Result<Vec<(Period, f64, bool)>> {
+    let keys: Vec<String> = periods.iter().map(ToString::to_string).collect();
+    let mut counts = read_counts(&tx, &[committee], rollup, &keys).await?;
+    tx.commit().await?;
+    Ok(periods
+        .into_iter()
+        .map(|p| {
+            let (value, undefined) = counts.remove(&(committee, p.to_string())).unwrap_or_default().measure(measure);
+            (p, value, undefined)
+        })
+        .collect())
+}
+
+/// Inserts terms with their committees' paths; a term already recorded is left as it is.
+fn term_insert(terms: &[(OpenedTerm, String)]) -> sea_orm::sea_query::InsertStatement {
+    let mut insert = Query::insert();
+    insert.into_table("analytics_terms").columns(["committee_id", "number", "term_id", "start_date", "committee_path"]);
+    for (term, path) in terms {
+        insert.values_panic([
+            term.committee.into(),
+            (term.number as i32).into(),
+            term.term_id.into(),
+            term.start.into(),
+            path.clone().into(),
+        ]);
+    }
+    insert.on_conflict(OnConflict::columns(["committee_id", "number"]).do_nothing().to_owned());
+    insert
+}
+
 /// The committees without a parent (the provinces).
 async fn roots(tx: &Tx) -> Result<Vec<committee::Model>> {
     Ok(committee::Entity::find().filter(committee::Column::ParentId.is_null()).all(&**tx).await?)
 }
 
 /// `committees`' SUBTREE figures for `period`, with the previous period's
-/// value of `measure`, ranked by it. Commits `tx`.
+/// value of `measure`, ranked by it. A term is the parent's: each child's
+/// counters over its parent's term ("P…" keys). Commits `tx`.
 async fn ranked(tx: Tx, committees: Vec<committee::Model>, period: Period, measure: &str) -> Result<Vec<BreakdownRow>> {
     let ids: Vec<Uuid> = committees.iter().map(|c| c.id).collect();
     let previous = period.previous();
-    let mut counts = read_counts(&tx, &ids, Rollup::Subtree, &[period, previous]).await?;
+    let (now_key, before_key) = (period.child_key(), previous.child_key());
+    let mut counts = read_counts(&tx, &ids, Rollup::Subtree, &[now_key.clone(), before_key.clone()]).await?;
     tx.commit().await?;
     let mut rows: Vec<BreakdownRow> = committees
         .into_iter()
         .map(|child| {
-            let now = counts.remove(&(child.id, period.to_string())).unwrap_or_default();
-            let before = counts.remove(&(child.id, previous.to_string())).unwrap_or_default();
+            let now = counts.remove(&(child.id, now_key.clone())).unwrap_or_default();
+            let before = counts.remove(&(child.id, before_key.clone())).unwrap_or_default();
             let (value, undefined) = now.measure(measure);
             BreakdownRow {
                 rank: 0,
@@ -198,7 +388,8 @@ impl Store {
         require_office(ctx)?;
         let tx = self.db.begin(ctx.scope()).await?;
         in_sight(&tx, ctx, committee).await?;
-        let mut counts = read_counts(&tx, &[committee.0], rollup, &[period]).await?;
+        check_term(&tx, committee.0, period).await?;
+        let mut counts = read_counts(&tx, &[committee.0], rollup, &[period.to_string()]).await?;
         tx.commit().await?;
         let counts = counts.remove(&(committee.0, period.to_string())).unwrap_or_default();
         Ok(Figures { committee_id: committee.0, period, rollup, counts })
@@ -216,6 +407,7 @@ impl Store {
         domain::check_measure("metric", measure)?;
         let tx = self.db.begin(ctx.scope()).await?;
         in_sight(&tx, ctx, committee).await?;
+        check_term(&tx, committee.0, period).await?;
         let children = committee::Entity::find().filter(committee::Column::ParentId.eq(committee.0)).all(&*tx).await?;
         ranked(tx, children, period, measure).await
     }
@@ -224,10 +416,11 @@ impl Store {
     /// committee (the provinces) summed — 31 lookups, not a scan. Operators only.
     pub async fn national_figures(&self, ctx: &TenantContext, period: Period) -> Result<Figures> {
         require_operator(ctx)?;
+        no_national_term(period)?;
         let tx = self.db.begin(ctx.scope()).await?;
         let roots = roots(&tx).await?;
         let ids: Vec<Uuid> = roots.iter().map(|c| c.id).collect();
-        let counts = read_counts(&tx, &ids, Rollup::Subtree, &[period]).await?;
+        let counts = read_counts(&tx, &ids, Rollup::Subtree, &[period.to_string()]).await?;
         tx.commit().await?;
         let mut total = Counts::default();
         for one in counts.into_values() {
@@ -246,6 +439,7 @@ impl Store {
         measure: &str,
     ) -> Result<Vec<BreakdownRow>> {
         require_operator(ctx)?;
+        no_national_term(period)?;
         domain::check_measure("metric", measure)?;
         let tx = self.db.begin(ctx.scope()).await?;
         let roots = roots(&tx).await?;
@@ -268,23 +462,123 @@ impl Store {
         }
         let tx = self.db.begin(ctx.scope()).await?;
         in_sight(&tx, ctx, committee).await?;
-        let months = Period::months(year);
-        let mut counts = read_counts(&tx, &[committee.0], rollup, &months).await?;
+        series(tx, committee.0, measure, Period::months(year), rollup).await
+    }
+
+    /// One value per calendar year a term of the committee spans (through
+    /// the current year for the current term). The years at the term's edges
+    /// also hold the days of the neighbouring terms.
+    pub async fn term_series(
+        &self,
+        ctx: &TenantContext,
+        committee: CommitteeId,
+        measure: &str,
+        term: u32,
+        rollup: Rollup,
+    ) -> Result<Vec<(Period, f64, bool)>> {
+        require_office(ctx)?;
+        domain::check_measure("metric", measure)?;
+        let tx = self.db.begin(ctx.scope()).await?;
+        in_sight(&tx, ctx, committee).await?;
+        let terms = check_term(&tx, committee.0, Period::Term(term)).await?;
+        let today = local_date(xieshang_platform::time::now());
+        let years = terms.years(committee.0, term, today).ok_or(AnalyticsError::NotFound("term"))?;
+        series(tx, committee.0, measure, years.into_iter().map(Period::Year).collect(), rollup).await
+    }
+
+    /// A member ranking of the caller's own committee by a member metric,
+    /// a page at a time. Member figures never leave their committee: only
+    /// its office (STAFF or COMMITTEE_ADMIN) reads them. Another committee —
+    /// a child, a parent, a sibling — is NOT_FOUND; operators and members
+    /// are PERMISSION_DENIED (members have their group's ranking in
+    /// membership's GetMyRecord). Serving members without a count are
+    /// listed with 0, so the office sees who has none.
+    pub async fn rank_members(
+        &self,
+        ctx: &TenantContext,
+        committee: Option<CommitteeId>,
+        period: Period,
+        metric: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<MemberRanking> {
+        if ctx.is_operator() {
+            return Err(AnalyticsError::denied("member rankings are read by the committee's own office only"));
+        }
+        require_office(ctx)?;
+        let own = ctx.committee_id().ok_or_else(|| AnalyticsError::denied("member rankings need a committee"))?;
+        domain::check_member_metric("metric", metric)?;
+        let size = xieshang_platform::page::size(page_size, 50, 500)? as usize;
+        let after = xieshang_platform::page::decode(page_token)?;
+        if committee.is_some_and(|c| c != own) {
+            return Err(AnalyticsError::NotFound("committee"));
+        }
+        let tx = self.db.begin(ctx.scope()).await?;
+        check_term(&tx, own.0, period).await?;
+        let select = Query::select()
+            .columns(["member_id", "value"])
+            .from("analytics_member_counters")
+            .and_where(Expr::col("committee_id").eq(own.0))
+            .and_where(Expr::col("period").eq(period.to_string()))
+            .and_where(Expr::col("metric").eq(metric))
+            .to_owned();
+        let mut values: HashMap<Uuid, i64> = HashMap::new();
+        for row in tx.query_all(&select).await? {
+            values.insert(row.try_get("", "member_id")?, row.try_get("", "value")?);
+        }
+        // Names from membership's roster (same database, the caller's scope, read only).
+        let roster = member::Entity::find().filter(member::Column::CommitteeId.eq(own.0)).all(&*tx).await?;
         tx.commit().await?;
-        Ok(months
-            .into_iter()
-            .map(|m| {
-                let (value, undefined) =
-                    counts.remove(&(committee.0, m.to_string())).unwrap_or_default().measure(measure);
-                (m, value, undefined)
-            })
-            .collect())
+        let mut rows: Vec<(Uuid, String, i64)> = Vec::new();
+        for m in roster {
+            match values.remove(&m.id) {
+                Some(value) => rows.push((m.id, m.name, value)),
+                None if m.status == member::SERVING => rows.push((m.id, m.name, 0)),
+                None => {}
+            }
+        }
+        // Counted members no longer on the roster keep their place, without a name.
+        rows.extend(values.into_iter().map(|(id, value)| (id, String::new(), value)));
+        let ranked = domain::rank_members(rows);
+        let total = ranked.len();
+        let start = match &after {
+            None => 0,
+            Some(key) => match ranked.iter().position(|p| p.after(key) == Some(true)) {
+                Some(i) => i,
+                None if ranked.first().is_some_and(|p| p.after(key).is_none()) => {
+                    return Err(AnalyticsError::invalid("page_token", "is not a token this server issued"));
+                }
+                None => total,
+            },
+        };
+        let places: Vec<MemberPlace> = ranked.into_iter().skip(start).take(size).collect();
+        let next_page_token = match places.last() {
+            Some(last) if start + places.len() < total => xieshang_platform::page::encode(&last.key()),
+            _ => String::new(),
+        };
+        Ok(MemberRanking { committee_id: own.0, places, total, next_page_token })
+    }
+
+    /// Records a term (届) of a committee from `TermOpened`, once (the
+    /// committee and number are the key, so a second delivery changes
+    /// nothing). A term of an unknown committee is skipped.
+    pub async fn open_term(&self, term: &OpenedTerm) -> Result<()> {
+        let tx = self.db.begin(Scope::System).await?;
+        let Some(entry) = tx.committee(CommitteeId(term.committee)).await? else {
+            tracing::warn!(committee = %term.committee, "analytics skips a term of an unknown committee");
+            tx.commit().await?;
+            return Ok(());
+        };
+        tx.execute(&term_insert(&[(term.clone(), entry.path)])).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Applies one event's facts once: records the event id (insert if
     /// absent) and, only when it was new, adds to the counters and moves the
     /// position — all in one transaction. Returns whether it was new.
-    pub async fn apply(&self, event_id: Uuid, facts: &[Fact]) -> Result<bool> {
+    pub async fn apply(&self, event_id: Uuid, event: &EventFacts) -> Result<bool> {
+        let facts: &[Fact] = &event.counts;
         let tx = self.db.begin(Scope::System).await?;
         let insert = Query::insert()
             .into_table("analytics_applied_events")
@@ -298,16 +592,27 @@ impl Store {
         }
         // Paths from the committee cache: no query for a committee seen before.
         let mut paths: HashMap<Uuid, Option<String>> = HashMap::new();
-        for fact in facts {
-            if !paths.contains_key(&fact.committee) {
-                let entry = tx.committee(CommitteeId(fact.committee)).await?;
-                paths.insert(fact.committee, entry.map(|c| c.path));
+        for committee in facts.iter().map(|f| f.committee).chain(event.members.iter().map(|f| f.committee)) {
+            if !paths.contains_key(&committee) {
+                let entry = tx.committee(CommitteeId(committee)).await?;
+                paths.insert(committee, entry.map(|c| c.path));
             }
         }
+        // The terms of every committee on the paths: one query.
+        let mut on_paths: Vec<Uuid> = paths.values().flatten().flat_map(|p| path_ids(p)).collect();
+        on_paths.sort();
+        on_paths.dedup();
+        let terms = load_terms(&tx, &on_paths).await?;
         let mut deltas = Deltas::default();
+        let mut members = MemberDeltas::default();
+        for fact in &event.members {
+            if paths.get(&fact.committee).is_some_and(Option::is_some) {
+                members.add(fact, &terms);
+            }
+        }
         for fact in facts {
             match paths.get(&fact.committee).and_then(Option::as_ref) {
-                Some(path) => deltas.add(fact, path),
+                Some(path) => deltas.add(fact, path, &terms),
                 None => {
                     tracing::warn!(event = %event_id, committee = %fact.committee, "analytics skips a fact about an unknown committee")
                 }
@@ -340,6 +645,10 @@ impl Store {
                     .value("value", Expr::col(("analytics_counters", "value")).add(Expr::col(("excluded", "value"))))
                     .to_owned(),
             );
+            tx.execute(&upsert).await?;
+        }
+        let rows: Vec<_> = members.0.into_iter().collect();
+        if let Some(upsert) = MemberDeltas::statement(&rows, true) {
             tx.execute(&upsert).await?;
         }
         let position = Query::insert()
@@ -402,6 +711,51 @@ impl Store {
         Ok(out)
     }
 
+    /// Every member counter row, ordered (for comparisons and repair checks).
+    pub async fn member_counters(&self) -> Result<Vec<MemberCounter>> {
+        let tx = self.db.begin(Scope::System).await?;
+        let select = Query::select()
+            .columns(["committee_id", "period", "metric", "member_id", "value"])
+            .from("analytics_member_counters")
+            .to_owned();
+        let rows = tx.query_all(&select).await?;
+        tx.commit().await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(MemberCounter {
+                committee_id: row.try_get("", "committee_id")?,
+                period: row.try_get("", "period")?,
+                metric: row.try_get("", "metric")?,
+                member_id: row.try_get("", "member_id")?,
+                value: row.try_get("", "value")?,
+            });
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every recorded term, ordered.
+    pub async fn terms(&self) -> Result<Vec<TermRow>> {
+        let tx = self.db.begin(Scope::System).await?;
+        let select = Query::select()
+            .columns(["committee_id", "number", "term_id", "start_date"])
+            .from("analytics_terms")
+            .to_owned();
+        let rows = tx.query_all(&select).await?;
+        tx.commit().await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(TermRow {
+                committee_id: row.try_get("", "committee_id")?,
+                number: row.try_get("", "number")?,
+                term_id: row.try_get("", "term_id")?,
+                start_date: row.try_get("", "start_date")?,
+            });
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Recomputes every counter from the retained event log (the outbox, in
     /// id order) in one transaction: the fresh counters, the applied event
     /// ids and the position replace the old ones at commit, so readers see
@@ -415,9 +769,14 @@ impl Store {
     /// The log is read a page at a time (keyset on the id), so memory holds
     /// the counters and the applied ids, not the events. `progress` hears
     /// after every page and every write batch.
+    ///
+    /// Terms are replayed from the log's `TermOpened` in log order, as the
+    /// consumer met them, so each event falls in the same term as it did
+    /// when applied; the recorded terms and the member counters are
+    /// replaced too.
     pub async fn rebuild(
         &self,
-        facts_of: impl Fn(&Event) -> Vec<Fact>,
+        facts_of: impl Fn(&Event) -> EventFacts,
         progress: &(dyn Fn(RebuildProgress) + Sync),
     ) -> Result<RebuildReport> {
         const PAGE: u64 = 20_000;
@@ -429,6 +788,9 @@ impl Store {
             committee::Entity::find().all(&*tx).await?.into_iter().map(|c| (c.id, c.path)).collect();
         let mut report = RebuildReport::default();
         let mut deltas = Deltas::default();
+        let mut members = MemberDeltas::default();
+        let mut terms = Terms::default();
+        let mut opened: Vec<(OpenedTerm, String)> = Vec::new();
         let mut applied: Vec<Uuid> = Vec::new();
         let mut after: Option<Uuid> = None;
         loop {
@@ -446,13 +808,27 @@ impl Store {
                 let payload: Vec<u8> = row.try_get("", "payload")?;
                 let event = Event::decode(payload.as_slice()).map_err(|_| AnalyticsError::Corrupt(id.to_string()))?;
                 let facts = facts_of(&event);
-                if facts.is_empty() {
+                if let Some(term) = &facts.term
+                    && let Some(path) = paths.get(&term.committee)
+                {
+                    // As `open_term`: the first record of a number stands.
+                    if terms.span(term.committee, term.number).is_none() {
+                        terms.open(term.committee, term.number, term.start);
+                        opened.push((term.clone(), path.clone()));
+                    }
+                }
+                if !facts.counts_anything() {
                     continue;
                 }
                 let event_id = Uuid::parse_str(&event.id).unwrap_or(id);
-                for fact in &facts {
+                for fact in &facts.counts {
                     if let Some(path) = paths.get(&fact.committee) {
-                        deltas.add(fact, path);
+                        deltas.add(fact, path, &terms);
+                    }
+                }
+                for fact in &facts.members {
+                    if paths.contains_key(&fact.committee) {
+                        members.add(fact, &terms);
                     }
                 }
                 applied.push(event_id);
@@ -461,6 +837,21 @@ impl Store {
         }
         report.events_applied = applied.len();
         report.counters = deltas.0.len();
+        report.member_counters = members.0.len();
+        report.terms = opened.len();
+
+        tx.execute(&Query::delete().from_table("analytics_terms").to_owned()).await?;
+        for chunk in opened.chunks(1_000) {
+            tx.execute(&term_insert(chunk)).await?;
+        }
+        tx.execute(&Query::delete().from_table("analytics_member_counters").to_owned()).await?;
+        let member_rows: Vec<_> = std::mem::take(&mut members.0).into_iter().collect();
+        for chunk in member_rows.chunks(2_000) {
+            if let Some(insert) = MemberDeltas::statement(chunk, false) {
+                tx.execute(&insert).await?;
+            }
+        }
+        drop(member_rows);
 
         tx.execute(&Query::delete().from_table("analytics_counters").to_owned()).await?;
         let rows: Vec<_> = std::mem::take(&mut deltas.0).into_iter().collect();
@@ -547,7 +938,73 @@ pub fn occurred(seconds: i64, nanos: i32) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::METRICS;
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use uuid::Uuid;
+
+    use super::{Deltas, MemberDeltas};
+    use crate::domain::{Fact, METRICS, MemberFact, Rollup, Terms};
+
+    /// 河北省 / 邢台市 / 宁晋县 with their terms, and a path for 宁晋县.
+    fn tree() -> ([Uuid; 3], String, Terms) {
+        let ids = [Uuid::from_u128(0x130000), Uuid::from_u128(0x130500), Uuid::from_u128(0x130528)];
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let mut terms = Terms::default();
+        terms.open(ids[0], 12, day(2018, 1, 24));
+        terms.open(ids[0], 13, day(2023, 1, 12));
+        terms.open(ids[1], 14, day(2021, 12, 27));
+        terms.open(ids[2], 10, day(2021, 12, 15));
+        (ids, format!("/{}/{}/{}/", ids[0], ids[1], ids[2]), terms)
+    }
+
+    #[test]
+    fn an_event_counts_in_each_committees_own_term_and_its_parents() {
+        let (ids, path, terms) = tree();
+        let [hebei, xingtai, ningjin] = ids;
+        // 2021-12-20 in Beijing: 宁晋's 10th term, before 邢台's 14th (no term of 邢台 recorded), 河北's 12th.
+        let at = Utc.with_ymd_and_hms(2021, 12, 20, 2, 0, 0).unwrap();
+        let mut deltas = Deltas::default();
+        deltas.add(&Fact { committee: ningjin, metric: "proposals_submitted", at, value: 1 }, &path, &terms);
+        let mut keys: Vec<(Uuid, Rollup, String)> = deltas.0.keys().map(|(c, r, p, _)| (*c, *r, p.clone())).collect();
+        keys.retain(|(_, _, p)| p.starts_with(['T', 'P']));
+        keys.sort();
+        let mut expected = vec![
+            (hebei, Rollup::Subtree, "T12".to_owned()),
+            (xingtai, Rollup::Subtree, "P12".to_owned()),
+            (ningjin, Rollup::Own, "T10".to_owned()),
+            (ningjin, Rollup::Subtree, "T10".to_owned()),
+        ];
+        expected.sort();
+        assert_eq!(keys, expected);
+        // Every term row is one of the 7 rows beyond year, quarter and month (3 × 4).
+        assert_eq!(deltas.0.len(), 12 + 4);
+
+        // 2023-06-01: all three have a term; 宁晋 also counts for its parent's 14th.
+        let at = Utc.with_ymd_and_hms(2023, 6, 1, 2, 0, 0).unwrap();
+        let mut deltas = Deltas::default();
+        deltas.add(&Fact { committee: ningjin, metric: "proposals_submitted", at, value: 2 }, &path, &terms);
+        let terms_rows: Vec<(Uuid, Rollup, String, i64)> = deltas
+            .0
+            .iter()
+            .filter(|((_, _, p, _), _)| p.starts_with(['T', 'P']))
+            .map(|((c, r, p, _), (v, _))| (*c, *r, p.clone(), *v))
+            .collect();
+        assert!(terms_rows.contains(&(hebei, Rollup::Subtree, "T13".into(), 2)));
+        assert!(terms_rows.contains(&(xingtai, Rollup::Subtree, "T14".into(), 2)));
+        assert!(terms_rows.contains(&(xingtai, Rollup::Subtree, "P13".into(), 2)));
+        assert!(terms_rows.contains(&(ningjin, Rollup::Subtree, "P14".into(), 2)));
+        assert_eq!(terms_rows.len(), 6);
+    }
+
+    #[test]
+    fn member_facts_stay_in_their_committee() {
+        let (ids, _, terms) = tree();
+        let member = Uuid::from_u128(7);
+        let at = Utc.with_ymd_and_hms(2023, 6, 1, 2, 0, 0).unwrap();
+        let mut deltas = MemberDeltas::default();
+        deltas.add(&MemberFact { committee: ids[2], member, metric: "performance_points", at, value: 5 }, &terms);
+        let keys: Vec<(Uuid, &str, i64)> = deltas.0.iter().map(|((c, p, _, _), v)| (*c, p.as_str(), *v)).collect();
+        assert_eq!(keys, vec![(ids[2], "2023", 5), (ids[2], "2023-06", 5), (ids[2], "2023-Q2", 5), (ids[2], "T10", 5)]);
+    }
 
     /// `analytics_counters.metric` holds 64 characters (migration
     /// `analytics_metric_length`): a longer name fails its upsert on PostgreSQL.

@@ -405,7 +405,7 @@ pub struct Topic {
     pub endorsement_count: i32,
     pub endorsed_by_me: bool,
     pub screening: Option<Screening>,
-    /// Name and phone; only filled for staff.
+    /// Name and masked phone (`138****5678`); only filled for staff.
     pub contact: Option<(String, String)>,
     pub tracking_code: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -779,4 +779,5 @@ mod tests {
 }
 
 pub mod quality;
+pub mod statistics;
 pub mod supervision;

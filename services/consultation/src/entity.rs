@@ -19,7 +19,11 @@ entity!(topic, "consultation_topics", {
     pub submitter_user_id: Option<Uuid>,
     pub submitter_name: String,
     pub contact_name: Option<String>,
+    /// Legacy: the plain phone of rows written before phones were sealed
+    /// (migration `m20261126_000003_topic_contact_sealed`); new rows leave it NULL.
     pub contact_phone: Option<String>,
+    /// The phone sealed with SM4-CCM (`pii::TOPIC_CONTACT_PHONE`, bound to the topic id).
+    pub contact_phone_enc: Option<Vec<u8>>,
     pub tracking_code: Option<String>,
     pub state: i16,
     pub endorsement_count: i32,
@@ -156,6 +160,11 @@ entity!(suggestion, "consultation_suggestions", {
     pub feedback_note: String,
     pub feedback_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// Set once, when carried forward (`CarrySuggestion`); null before.
+    pub carried_target: Option<i16>,
+    pub carried_draft_id: Option<Uuid>,
+    pub carried_at: Option<DateTimeUtc>,
+    pub carried_by: Option<Uuid>,
 });
 
 entity!(sv_project, "supervision_projects", {
@@ -171,6 +180,9 @@ entity!(sv_project, "supervision_projects", {
     pub reported_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Set once, when a joint project's report is published (`PublishJointReport`).
+    pub report_published_at: Option<DateTimeUtc>,
+    pub report_published_by: Option<Uuid>,
 });
 
 entity!(sv_problem, "supervision_problems", {
@@ -204,6 +216,25 @@ entity!(sv_participation, "supervision_participations", {
     pub submitted_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+});
+
+// A joint report as published to one participant (its owner): a copy.
+entity!(sv_joint_report, "supervision_joint_reports", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    pub initiator_committee_id: Uuid,
+    pub project_id: Uuid,
+    pub participation_id: Uuid,
+    pub initiator_name: String,
+    pub topic: String,
+    pub summary: String,
+    /// JSON array of the problems as published (see the store).
+    pub problems: String,
+    pub reported_at: Option<DateTimeUtc>,
+    pub published_at: DateTimeUtc,
+    pub published_by: Uuid,
+    pub created_at: DateTimeUtc,
 });
 
 entity!(sv_inspection, "supervision_inspections", {

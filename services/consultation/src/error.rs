@@ -3,6 +3,7 @@
 use sea_orm::{DbErr, SqlErr};
 use tonic::Status;
 use xieshang_platform::PlatformError;
+use xieshang_platform::pii::PiiError;
 use xieshang_platform::status::{self, InvalidField};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,12 @@ pub enum ConsultationError {
     Field(#[from] InvalidField),
     #[error(transparent)]
     Platform(#[from] PlatformError),
+    /// A sealed contact phone did not open: the wrong `pii.key`, or tampering.
+    #[error(transparent)]
+    Pii(#[from] PiiError),
+    /// Personal information was needed in a process built without `pii.key`.
+    #[error("this process has no pii.key to seal or open personal information")]
+    NoPiiKey,
 }
 
 impl ConsultationError {
@@ -68,6 +75,8 @@ impl From<ConsultationError> for Status {
             ConsultationError::Field(err) => err.into(),
             ConsultationError::Db(err) => status::internal(&err),
             ConsultationError::Platform(err) => status::internal(&err),
+            ConsultationError::Pii(err) => status::internal(&err),
+            ConsultationError::NoPiiKey => status::internal(&ConsultationError::NoPiiKey),
         }
     }
 }

@@ -10,6 +10,7 @@ use xieshang_platform::status::invalid_argument;
 use xieshang_platform::time::{date_from_proto, date_to_proto, timestamp};
 use xieshang_proto::consultation::v1 as pb;
 
+use crate::domain::statistics::ConsultationStatistics;
 use crate::domain::{
     self, Activity, ActivityStage, AdoptionRates, Attendance, AttendanceEntry, CarryTarget, ConsultationType,
     FeedbackResult, Meeting, MeetingKind, NewActivity, NewMeeting, NewPlanItem, Plan, PlanAction, SpeechKind,
@@ -256,6 +257,88 @@ fn rates_to_proto(r: AdoptionRates) -> pb::AdoptionRates {
     }
 }
 
+fn statistics_to_proto(s: ConsultationStatistics) -> pb::ConsultationStatistics {
+    let topics = s.topic_total();
+    let activities = s.activity_total();
+    let ConsultationStatistics {
+        committee_id,
+        year,
+        topics: by_source,
+        plan,
+        activities: by_type,
+        attendance,
+        suggestions,
+        quality,
+        supervision,
+    } = s;
+    pb::ConsultationStatistics {
+        committee_id: committee_id.to_string(),
+        year,
+        topics_by_source: by_source
+            .into_iter()
+            .map(|(source, c)| pb::TopicSourceCount {
+                source: source as i32,
+                submitted: c.submitted,
+                selected: c.selected,
+                not_selected: c.not_selected,
+            })
+            .collect(),
+        topics: topics.submitted,
+        topics_selected: topics.selected,
+        plan: Some(pb::PlanFigures {
+            state: plan.state.map_or(0, |p| p as i32),
+            items: plan.items,
+            items_by_type: plan
+                .items_by_type
+                .into_iter()
+                .map(|(kind, items)| pb::PlanItemTypeCount { r#type: kind as i32, items })
+                .collect(),
+            items_with_activity: plan.items_with_activity,
+            amendments: plan.amendments,
+        }),
+        activities_by_type: by_type
+            .into_iter()
+            .map(|(kind, c)| pb::ActivityTypeCount { r#type: kind as i32, activities: c.activities, held: c.held })
+            .collect(),
+        activities: activities.activities,
+        activities_held: activities.held,
+        attendance: Some(pb::AttendanceFigures {
+            meetings: attendance.meetings,
+            invitations: attendance.invitations(),
+            present: attendance.present,
+            on_leave: attendance.on_leave,
+            absent: attendance.absent,
+            unrecorded: attendance.unrecorded,
+            attendance_rate: attendance.rate(),
+        }),
+        suggestions: Some(pb::SuggestionFigures {
+            total: suggestions.suggestions,
+            adopted: suggestions.adopted,
+            partly_adopted: suggestions.partly_adopted,
+            not_adopted: suggestions.not_adopted,
+            awaiting: suggestions.suggestions - suggestions.with_feedback(),
+            adoption_rate: suggestions.rate(),
+        }),
+        quality: Some(pb::QualityFigures {
+            scored_activities: quality.scored_activities,
+            average_score: quality.average_score,
+        }),
+        supervision: Some(pb::SupervisionFigures {
+            projects: supervision.projects,
+            reported_projects: supervision.reported_projects,
+            joint_parts: supervision.joint_parts,
+            joint_parts_submitted: supervision.joint_parts_submitted,
+            inspections: supervision.inspections,
+            problems: supervision.problems(),
+            rectified: supervision.rectified,
+            not_rectified: supervision.not_rectified,
+            in_progress: supervision.in_progress,
+            open: supervision.open,
+            rectification_rate: supervision.rectification_rate(),
+        }),
+    }
+}
+
 /// `xieshang.consultation.v1.ConsultationService`.
 pub struct ConsultationApi(pub Store);
 
@@ -365,6 +448,13 @@ impl pb::consultation_service_server::ConsultationService for ConsultationApi {
         }
         let state = self.0.public_topic_status(code).await?;
         Ok(Response::new(pb::PublicTopicStatus { tracking_code: code.to_uppercase(), state: state as i32 }))
+    }
+
+    async fn reveal_topic_contact(&self, req: Request<pb::RevealTopicContactRequest>) -> Reply<pb::PublicContact> {
+        let ctx = authenticated(&req)?;
+        let topic_id = id("id", &req.get_ref().id)?;
+        let (name, phone) = self.0.reveal_topic_contact(ctx, topic_id).await?;
+        Ok(Response::new(pb::PublicContact { name, phone }))
     }
 
     async fn create_plan(&self, req: Request<pb::CreatePlanRequest>) -> Reply<pb::Plan> {
@@ -625,5 +715,15 @@ impl pb::consultation_service_server::ConsultationService for ConsultationApi {
         let ctx = authenticated(&req)?;
         let year = domain::year("year", req.get_ref().year)?;
         Ok(Response::new(rates_to_proto(self.0.adoption_rates(ctx, year).await?)))
+    }
+
+    async fn get_consultation_statistics(
+        &self,
+        req: Request<pb::GetConsultationStatisticsRequest>,
+    ) -> Reply<pb::ConsultationStatistics> {
+        let ctx = authenticated(&req)?;
+        let pb::GetConsultationStatisticsRequest { year } = *req.get_ref();
+        let year = domain::year("year", year)?;
+        Ok(Response::new(statistics_to_proto(self.0.consultation_statistics(ctx, year).await?)))
     }
 }

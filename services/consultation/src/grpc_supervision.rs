@@ -10,8 +10,8 @@ use xieshang_platform::time::{date_from_proto, date_to_proto, timestamp};
 use xieshang_proto::consultation::v1 as pb;
 
 use crate::domain::supervision::{
-    Inspection, NewInspection, Participation, ParticipationState, Problem, Rectification, SupervisionAction,
-    SupervisionKind, SupervisionProject, SupervisionState,
+    Inspection, JointProgress, JointReport, NewInspection, Participation, ParticipationState, Problem, Rectification,
+    SupervisionAction, SupervisionKind, SupervisionProject, SupervisionState,
 };
 use crate::store::Store;
 
@@ -71,6 +71,20 @@ fn project_to_proto(p: SupervisionProject) -> pb::SupervisionProject {
         problems: p.problems.into_iter().map(problem_to_proto).collect(),
         create_time: Some(timestamp(p.created_at)),
         update_time: Some(timestamp(p.updated_at)),
+        report_publish_time: p.report_published_at.map(timestamp),
+    }
+}
+
+fn joint_report_to_proto(r: JointReport) -> pb::JointReport {
+    pb::JointReport {
+        project_id: r.project_id.to_string(),
+        initiator_committee_id: r.initiator.to_string(),
+        initiator_name: r.initiator_name,
+        topic: r.topic,
+        summary: r.summary,
+        problems: r.problems.into_iter().map(problem_to_proto).collect(),
+        report_time: r.reported_at.map(timestamp),
+        publish_time: Some(timestamp(r.published_at)),
     }
 }
 
@@ -92,6 +106,25 @@ fn participation_to_proto(p: Participation) -> pb::Participation {
         overdue: p.overdue,
         respond_time: p.responded_at.map(timestamp),
         submit_time: p.submitted_at.map(timestamp),
+        joint_report: p.joint_report.map(joint_report_to_proto),
+    }
+}
+
+/// The initiator's combined view with its counts.
+fn progress_to_proto(progress: JointProgress) -> pb::JointProgress {
+    let count = |f: &dyn Fn(&Participation) -> bool| progress.participations.iter().filter(|p| f(p)).count() as i32;
+    let accepted_count = count(&|p| matches!(p.state, ParticipationState::Accepted | ParticipationState::Submitted));
+    let declined_count = count(&|p| p.state == ParticipationState::Declined);
+    let submitted_count = count(&|p| p.state == ParticipationState::Submitted);
+    let overdue_count = count(&|p| p.overdue);
+    pb::JointProgress {
+        invited_count: progress.participations.len() as i32,
+        accepted_count,
+        declined_count,
+        submitted_count,
+        overdue_count,
+        project: Some(project_to_proto(progress.project)),
+        participations: progress.participations.into_iter().map(participation_to_proto).collect(),
     }
 }
 
@@ -219,22 +252,13 @@ impl pb::supervision_service_server::SupervisionService for SupervisionApi {
     async fn get_joint_progress(&self, req: Request<pb::GetJointProgressRequest>) -> Reply<pb::JointProgress> {
         let ctx = authenticated(&req)?;
         let project_id = id("project_id", &req.get_ref().project_id)?;
-        let progress = self.0.joint_progress(ctx, project_id).await?;
-        let count = |f: &dyn Fn(&Participation) -> bool| progress.participations.iter().filter(|p| f(p)).count() as i32;
-        let accepted_count =
-            count(&|p| matches!(p.state, ParticipationState::Accepted | ParticipationState::Submitted));
-        let declined_count = count(&|p| p.state == ParticipationState::Declined);
-        let submitted_count = count(&|p| p.state == ParticipationState::Submitted);
-        let overdue_count = count(&|p| p.overdue);
-        Ok(Response::new(pb::JointProgress {
-            invited_count: progress.participations.len() as i32,
-            accepted_count,
-            declined_count,
-            submitted_count,
-            overdue_count,
-            project: Some(project_to_proto(progress.project)),
-            participations: progress.participations.into_iter().map(participation_to_proto).collect(),
-        }))
+        Ok(Response::new(progress_to_proto(self.0.joint_progress(ctx, project_id).await?)))
+    }
+
+    async fn publish_joint_report(&self, req: Request<pb::PublishJointReportRequest>) -> Reply<pb::JointProgress> {
+        let ctx = authenticated(&req)?;
+        let project_id = id("project_id", &req.get_ref().project_id)?;
+        Ok(Response::new(progress_to_proto(self.0.publish_joint_report(ctx, project_id).await?)))
     }
 
     async fn list_participations(

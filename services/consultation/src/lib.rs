@@ -11,7 +11,8 @@
 //!
 //! - [`domain`]: plain types, state machines and rules.
 //! - [`store`]: the repository; every function takes the caller's context
-//!   (the two public operations take the client address instead).
+//!   (the two public operations take the client address instead). The
+//!   public's contact phone is sealed with the platform's SM4 `pii`.
 //! - `grpc`: the only module that touches generated protobuf types.
 #![forbid(unsafe_code)]
 
@@ -31,6 +32,7 @@ use tonic::service::interceptor::InterceptedService;
 use xieshang_platform::auth::AuthInterceptor;
 use xieshang_platform::db::Db;
 use xieshang_platform::events::EventHandler;
+use xieshang_platform::pii::Pii;
 use xieshang_proto::consultation::v1 as pb;
 
 pub use error::ConsultationError;
@@ -56,14 +58,20 @@ pub struct ConsultationService {
 }
 
 impl ConsultationService {
-    /// With the in-process rate limiter for public submissions.
+    /// Without the SM4 key: for tools that need only [`Self::event_handlers`]
+    /// (e.g. `xieshang events retry`). Such a service cannot seal or open the
+    /// public's contact phones: `SubmitPublicTopic` and staff reads of a public
+    /// topic's contact fail with INTERNAL. Servers use [`Self::with_limiter`].
     pub fn new(db: Db) -> Self {
-        Self::with_limiter(db, Arc::new(InProcessLimiter::new(PUBLIC_SUBMISSIONS, PUBLIC_WINDOW)))
+        let limiter = Arc::new(InProcessLimiter::new(PUBLIC_SUBMISSIONS, PUBLIC_WINDOW));
+        Self { store: Store::new(db, limiter, None) }
     }
 
-    /// With another rate limiter (e.g. a shared one in distributed mode).
-    pub fn with_limiter(db: Db, limiter: Arc<dyn RateLimiter>) -> Self {
-        Self { store: Store::new(db, limiter) }
+    /// `pii_key`: the SM4 key (`pii.key`) that seals the public's contact
+    /// phones at rest; `limiter` counts public submissions (in process, or
+    /// shared in distributed mode).
+    pub fn with_limiter(db: Db, pii_key: [u8; 16], limiter: Arc<dyn RateLimiter>) -> Self {
+        Self { store: Store::new(db, limiter, Some(Pii::new(pii_key))) }
     }
 
     pub fn store(&self) -> &Store {

@@ -4,7 +4,13 @@
 //!   the event's committee;
 //! - `InformationAdopted` → one INFORMATION entry per author linked to a
 //!   member of the origin committee;
-//! - `AttendanceRecorded` with attendance "present" → one MEETINGS entry.
+//! - `AttendanceRecorded` with attendance "present" → one MEETINGS entry;
+//! - `SpeechRecorded` → one SPEECHES entry for the member who spoke;
+//! - `SupervisionInspectionRecorded` → one INSPECTIONS entry per listed
+//!   member of the event's committee.
+//!
+//! Points are the committee's rule for the kind and the entry's year (its
+//! point rules over the defaults), as for staff entries without points.
 //!
 //! Delivery is at least once; `(source_event_id, member_id)` is unique and
 //! entries are inserted if absent, so an event applied twice gives one entry
@@ -20,6 +26,7 @@ use xieshang_platform::audit::Actor;
 use xieshang_platform::db::{Db, Scope};
 use xieshang_platform::events::{EventHandler, HandlerError};
 use xieshang_platform::ids::CommitteeId;
+use xieshang_proto::common::v1::Date;
 use xieshang_proto::events::v1::{Event, event::Payload};
 
 use crate::domain::RecordKind;
@@ -106,6 +113,21 @@ fn uuids(list: &[String]) -> Vec<Uuid> {
     list.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect()
 }
 
+/// A date carried in an event, if it is a real day.
+fn proto_date(d: Option<&Date>) -> Option<NaiveDate> {
+    let d = d?;
+    NaiveDate::from_ymd_opt(d.year, u32::try_from(d.month).ok()?, u32::try_from(d.day).ok()?)
+}
+
+/// What a speech entry says, by `SpeechRecorded.kind`.
+fn speech_description(kind: &str) -> &'static str {
+    match kind {
+        "ORAL" => "会议口头发言",
+        "WRITTEN" => "会议书面发言",
+        _ => "会议发言",
+    }
+}
+
 /// The event's day in China Standard Time (committees work in it).
 fn event_date(event: &Event) -> NaiveDate {
     let utc = event
@@ -149,13 +171,29 @@ fn wanted(event: &Event) -> Option<Wanted> {
             kind: RecordKind::Meetings,
             users: Vec::new(),
             members: uuids(std::slice::from_ref(&a.member_id)),
-            date: a
-                .date
-                .as_ref()
-                .and_then(|d| NaiveDate::from_ymd_opt(d.year, d.month.max(0) as u32, d.day.max(0) as u32))
-                .unwrap_or_else(|| event_date(event)),
+            date: proto_date(a.date.as_ref()).unwrap_or_else(|| event_date(event)),
             description: "参加会议".into(),
             evidence_ref: format!("meeting:{}", a.meeting_id),
+        }),
+        Payload::SpeechRecorded(sp) => Some(Wanted {
+            event_type: "SpeechRecorded",
+            committee: committee(&event.committee_id),
+            kind: RecordKind::Speeches,
+            users: Vec::new(),
+            members: uuids(std::slice::from_ref(&sp.member_id)),
+            date: proto_date(sp.date.as_ref()).unwrap_or_else(|| event_date(event)),
+            description: speech_description(&sp.kind).into(),
+            evidence_ref: format!("meeting:{}/speech:{}", sp.meeting_id, sp.speech_id),
+        }),
+        Payload::SupervisionInspectionRecorded(i) => Some(Wanted {
+            event_type: "SupervisionInspectionRecorded",
+            committee: committee(&event.committee_id),
+            kind: RecordKind::Inspections,
+            users: Vec::new(),
+            members: uuids(&i.member_ids),
+            date: proto_date(i.date.as_ref()).unwrap_or_else(|| event_date(event)),
+            description: "民主监督视察".into(),
+            evidence_ref: format!("supervision:{}/inspection:{}", i.project_id, i.inspection_id),
         }),
         _ => None,
     }
@@ -177,5 +215,102 @@ impl EventHandler for RecordConsumer {
         let inserted = self.apply(event_id, wanted).await.map_err(|e| Box::new(e) as HandlerError)?;
         tracing::debug!(event = %event.id, event_type, inserted, "performance-record entries from an event");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use xieshang_proto::events::v1::{AttendanceRecorded, SpeechRecorded, SupervisionInspectionRecorded};
+
+    use super::*;
+
+    fn event(committee: Uuid, payload: Payload) -> Event {
+        Event {
+            id: Uuid::now_v7().to_string(),
+            committee_id: committee.to_string(),
+            payload: Some(payload),
+            ..Default::default()
+        }
+    }
+
+    fn day(year: i32, month: i32, day: i32) -> Option<Date> {
+        Some(Date { year, month, day })
+    }
+
+    #[test]
+    fn a_speech_asks_for_one_speeches_entry_of_its_member_on_the_meeting_day() {
+        let (committee_id, member) = (Uuid::now_v7(), Uuid::now_v7());
+        let (meeting, speech) = (Uuid::now_v7(), Uuid::now_v7());
+        let e = event(
+            committee_id,
+            Payload::SpeechRecorded(SpeechRecorded {
+                speech_id: speech.to_string(),
+                meeting_id: meeting.to_string(),
+                member_id: member.to_string(),
+                kind: "WRITTEN".into(),
+                date: day(2026, 3, 18),
+            }),
+        );
+        let w = wanted(&e).expect("a speech is credited");
+        assert_eq!(w.kind, RecordKind::Speeches);
+        assert_eq!(w.committee, Some(CommitteeId(committee_id)));
+        assert_eq!(w.members, [member]);
+        assert!(w.users.is_empty());
+        assert_eq!(w.date, NaiveDate::from_ymd_opt(2026, 3, 18).unwrap());
+        assert_eq!(w.description, "会议书面发言");
+        assert_eq!(w.evidence_ref, format!("meeting:{meeting}/speech:{speech}"));
+        assert_eq!(w.event_type, "SpeechRecorded");
+    }
+
+    #[test]
+    fn an_inspection_asks_for_inspections_entries_of_its_parseable_members() {
+        let (committee_id, a, b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let e = event(
+            committee_id,
+            Payload::SupervisionInspectionRecorded(SupervisionInspectionRecorded {
+                inspection_id: Uuid::now_v7().to_string(),
+                project_id: Uuid::now_v7().to_string(),
+                participation_id: String::new(),
+                date: day(2026, 5, 12),
+                member_ids: vec![a.to_string(), "张建国".into(), b.to_string()],
+            }),
+        );
+        let w = wanted(&e).expect("an inspection is credited");
+        assert_eq!(w.kind, RecordKind::Inspections);
+        assert_eq!(w.members, [a, b], "what is not a roster id is skipped");
+        assert_eq!(w.date, NaiveDate::from_ymd_opt(2026, 5, 12).unwrap());
+        assert!(w.evidence_ref.starts_with("supervision:"));
+    }
+
+    #[test]
+    fn a_missing_or_impossible_date_falls_back_to_the_events_day() {
+        let e = event(
+            Uuid::now_v7(),
+            Payload::SpeechRecorded(SpeechRecorded {
+                member_id: Uuid::now_v7().to_string(),
+                kind: "ORAL".into(),
+                date: day(2026, 2, 30),
+                ..Default::default()
+            }),
+        );
+        let w = wanted(&e).unwrap();
+        assert_eq!(w.date, event_date(&e));
+        assert_eq!(w.description, "会议口头发言");
+        assert_eq!(proto_date(day(2026, -1, 3).as_ref()), None);
+        assert_eq!(proto_date(None), None);
+        assert_eq!(speech_description("SOMETHING_NEW"), "会议发言");
+    }
+
+    #[test]
+    fn attendance_other_than_present_asks_for_nothing() {
+        let absent = event(
+            Uuid::now_v7(),
+            Payload::AttendanceRecorded(AttendanceRecorded {
+                member_id: Uuid::now_v7().to_string(),
+                attendance: "absent".into(),
+                ..Default::default()
+            }),
+        );
+        assert!(wanted(&absent).is_none());
     }
 }

@@ -12,7 +12,8 @@
 //!   It writes the events analytics counts (`MemberEnrolled`,
 //!   `MemberStatusChanged`, `ReportingSessionClosed`,
 //!   `PerformanceEntryRecorded`) into the outbox with the change.
-//! - `crypto`: SM4-CCM sealing and keyed digests of personal information.
+//! - `crypto`: SM4-CCM sealing and keyed digests of personal information
+//!   (from the platform kit's `pii`, shared with consultation).
 //! - [`roster_file`]: reading, validating and writing roster spreadsheets.
 //! - [`rekey`]: moving personal information to a new SM4 key (`xieshang pii rekey`).
 //! - `consumer`: the event handler that turns events into record entries.
@@ -30,7 +31,8 @@ pub mod roster_file;
 pub mod store;
 
 /// The SM4 sealing of personal information, for tools that write member rows
-/// directly (the national benchmark's generator).
+/// directly (the national benchmark's generator). Defined in
+/// [`xieshang_platform::pii`]; re-exported under its old name.
 pub use crypto::Pii;
 
 /// The spreadsheet crates (and the CSV text decoder) this service reads and writes roster files with,

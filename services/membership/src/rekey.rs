@@ -1,7 +1,15 @@
 //! Rotating the SM4 key of personal information (密钥轮换): re-encrypts every
 //! stored value (members' phone and ID number, studio requests' contact
-//! phone) from the current key to a new one and recomputes the keyed ID-number
-//! digests, one committee per transaction.
+//! phone, and the consultation service's public topic contacts) from the
+//! current key to a new one and recomputes the keyed ID-number digests, one
+//! committee per transaction. Topic contacts still in the legacy plain column
+//! (written before they were sealed) are sealed under the new key here and
+//! the plain value cleared: the migration that introduced sealing could not,
+//! having no key.
+//!
+//! The topic table is the consultation service's; it is reached here, through
+//! a minimal entity of the two columns involved, because the key is one per
+//! installation and one command must rotate all of it.
 //!
 //! Restartable without bookkeeping: each value is tried under the new key
 //! first (see [`Pii::reseal`]), so committees already moved are counted as
@@ -21,9 +29,21 @@ use xieshang_platform::audit::{Actor, AuditRecord};
 use xieshang_platform::db::{Db, Scope, Tx};
 use xieshang_platform::ids::CommitteeId;
 
+use xieshang_platform::pii::TOPIC_CONTACT_PHONE;
+
 use crate::crypto::Pii;
 pub use crate::crypto::parse_key;
 use crate::entity::{committee, member, studio_request};
+
+// The consultation service's topics: only what the rotation reads and writes.
+xieshang_platform::entity!(topic, "consultation_topics", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub committee_id: Uuid,
+    /// Legacy plain phone (rows from before sealing).
+    pub contact_phone: Option<String>,
+    pub contact_phone_enc: Option<Vec<u8>>,
+});
 use crate::error::{MembershipError, Result};
 
 /// Where a run is, after each committee and every [`PROGRESS_EVERY`] rows.
@@ -45,6 +65,11 @@ pub struct RekeyReport {
     pub members_current: u64,
     pub requests_rekeyed: u64,
     pub requests_current: u64,
+    /// Public topic contacts (consultation) moved, already current, and
+    /// sealed for the first time from the legacy plain column.
+    pub topics_rekeyed: u64,
+    pub topics_current: u64,
+    pub topics_sealed: u64,
 }
 
 /// Progress is reported at least this often (in rows) within a committee.
@@ -69,7 +94,9 @@ pub async fn rekey(
     let (old, new) = (Pii::new(old_key), Pii::new(new_key));
     let tx = db.begin(Scope::System).await?;
     let committees = committee::Entity::find().order_by_asc(committee::Column::Code).all(&*tx).await?;
-    let rows_total = member::Entity::find().count(&*tx).await? + studio_request::Entity::find().count(&*tx).await?;
+    let rows_total = member::Entity::find().count(&*tx).await?
+        + studio_request::Entity::find().count(&*tx).await?
+        + topic::Entity::find().filter(with_contact()).count(&*tx).await?;
     tx.commit().await?;
 
     let mut report = RekeyReport { committees: committees.len() as u64, ..Default::default() };
@@ -83,13 +110,16 @@ pub async fn rekey(
             rekey_members(&tx, &old, &new, c.id, &mut rows_done, &mut tick).await?;
         let (requests_rekeyed, requests_current) =
             rekey_requests(&tx, &old, &new, c.id, &mut rows_done, &mut tick).await?;
-        if members_rekeyed + requests_rekeyed > 0 {
+        let topics = rekey_topics(&tx, &old, &new, c.id, &mut rows_done, &mut tick).await?;
+        if members_rekeyed + requests_rekeyed + topics.rekeyed + topics.sealed > 0 {
             // Counts only: which values moved is no one's business, and their contents never go here.
             let actor = Actor { user_id: None, username: "system".into(), method: "cli:pii rekey".into() };
             let changes = json!({
                 "action": "rekey_personal_information",
                 "members_rekeyed": members_rekeyed,
                 "studio_requests_rekeyed": requests_rekeyed,
+                "topic_contacts_rekeyed": topics.rekeyed,
+                "topic_contacts_sealed": topics.sealed,
             });
             let record = AuditRecord {
                 committee: Some(CommitteeId(c.id)),
@@ -105,6 +135,9 @@ pub async fn rekey(
         report.members_current += members_current;
         report.requests_rekeyed += requests_rekeyed;
         report.requests_current += requests_current;
+        report.topics_rekeyed += topics.rekeyed;
+        report.topics_current += topics.current;
+        report.topics_sealed += topics.sealed;
         tick(rows_done);
     }
     Ok(report)
@@ -186,4 +219,71 @@ async fn rekey_requests(
         }
     }
     Ok((moved, current))
+}
+
+/// Topics with a public contact phone, sealed or legacy plain.
+fn with_contact() -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(topic::Column::ContactPhoneEnc.is_not_null())
+        .add(topic::Column::ContactPhone.is_not_null())
+}
+
+/// What happened to one committee's topic contacts.
+#[derive(Default)]
+struct TopicCounts {
+    rekeyed: u64,
+    current: u64,
+    sealed: u64,
+}
+
+/// Moves one committee's public topic contacts to the new key, and seals the
+/// legacy plain ones under it.
+async fn rekey_topics(
+    tx: &Tx,
+    old: &Pii,
+    new: &Pii,
+    committee: Uuid,
+    rows_done: &mut u64,
+    tick: &mut impl FnMut(u64),
+) -> Result<TopicCounts> {
+    let rows = topic::Entity::find()
+        .filter(topic::Column::CommitteeId.eq(committee))
+        .filter(with_contact())
+        .order_by_asc(topic::Column::Id)
+        .all(&**tx)
+        .await?;
+    let mut counts = TopicCounts::default();
+    for row in rows {
+        let sealed = match (&row.contact_phone_enc, &row.contact_phone) {
+            (Some(stored), _) => {
+                let moved = old.reseal(new, row.id, TOPIC_CONTACT_PHONE, stored)?.1;
+                if moved.is_some() {
+                    counts.rekeyed += 1;
+                } else {
+                    counts.current += 1;
+                }
+                moved
+            }
+            (None, Some(plain)) => {
+                counts.sealed += 1;
+                Some(new.seal(row.id, TOPIC_CONTACT_PHONE, plain))
+            }
+            (None, None) => None,
+        };
+        if let Some(sealed) = sealed {
+            // The plain column is cleared in the same statement: a sealed row
+            // never keeps its plain twin.
+            topic::Entity::update_many()
+                .col_expr(topic::Column::ContactPhoneEnc, Expr::value(sealed))
+                .col_expr(topic::Column::ContactPhone, Expr::value(Option::<String>::None))
+                .filter(topic::Column::Id.eq(row.id))
+                .exec(&**tx)
+                .await?;
+        }
+        *rows_done += 1;
+        if rows_done.is_multiple_of(PROGRESS_EVERY) {
+            tick(*rows_done);
+        }
+    }
+    Ok(counts)
 }

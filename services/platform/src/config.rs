@@ -38,6 +38,7 @@ pub struct Config {
     pub log: LogConfig,
     pub redis: RedisConfig,
     pub metrics: MetricsConfig,
+    pub events: EventsConfig,
     /// Where the other services listen, by service name, e.g.
     /// `peers.tenants = "http://xieshang-tenants:50051"`
     /// (`XIESHANG__PEERS__TENANTS`). A service this process runs itself, or
@@ -65,6 +66,24 @@ pub struct MetricsConfig {
     /// Address serving `GET /metrics` in the Prometheus text format; unset
     /// means no endpoint (OTLP export works independently).
     pub listen: Option<SocketAddr>,
+}
+
+/// Delivery of domain events to their handlers (both transports).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Deliveries of one event to one handler (the first included) after
+    /// which a retryable handler error gives up: the event is recorded in
+    /// `event_dead_letters` for that handler, which goes on with later
+    /// events. A permanent error gives up at once. Default 10, at least 1
+    /// (`XIESHANG__EVENTS__MAX_ATTEMPTS`).
+    pub max_attempts: u32,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self { max_attempts: 10 }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -146,6 +165,7 @@ impl Default for Config {
             log: LogConfig::default(),
             redis: RedisConfig::default(),
             metrics: MetricsConfig::default(),
+            events: EventsConfig::default(),
             peers: Default::default(),
         }
     }
@@ -262,6 +282,9 @@ impl Config {
         if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_secs == 0 {
             return Err(PlatformError::Config("auth token lifetimes must be positive".into()));
         }
+        if self.events.max_attempts == 0 {
+            return Err(PlatformError::Config("events.max_attempts must be at least 1".into()));
+        }
         Ok(())
     }
 
@@ -327,6 +350,14 @@ mod tests {
         assert_eq!(config.peers["tenants"], "http://xieshang-tenants:50051");
         assert!(Config::load(None, &[("peers.tally", Value::from("http://x:1"))]).is_err());
         assert!(Config::load(None, &[("peers.tenants", Value::from("xieshang-tenants:50051"))]).is_err());
+    }
+
+    #[test]
+    fn event_attempts_default_to_ten_and_must_be_positive() {
+        assert_eq!(Config::load(None, &[]).unwrap().events.max_attempts, 10);
+        let config = Config::load(None, &[("events.max_attempts", Value::from(3u32))]).unwrap();
+        assert_eq!(config.events.max_attempts, 3);
+        assert!(Config::load(None, &[("events.max_attempts", Value::from(0u32))]).is_err());
     }
 
     #[test]

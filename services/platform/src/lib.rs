@@ -10,6 +10,7 @@
 //! - [`status`]: the building blocks every service's error → `tonic::Status` mapping uses.
 //! - [`page`]: page tokens and page sizes.
 //! - [`limits`]: rate limits of the public endpoints.
+//! - [`pii`]: personal information sealed at rest with SM4-CCM (`pii.key`), and masking.
 //! - [`metrics`]: the Prometheus scrape endpoint.
 //! - [`redis_bus`]: the Redis Streams event transport (distributed mode).
 //! - [`redis_state`]: state every replica shares in distributed mode (revoked
@@ -46,6 +47,7 @@ pub mod ids;
 pub mod limits;
 pub mod metrics;
 pub mod page;
+pub mod pii;
 pub mod redis_bus;
 pub mod redis_state;
 pub mod status;

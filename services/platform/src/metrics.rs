@@ -8,6 +8,8 @@
 //! - `xieshang_rpc_requests_total{method,code}` — RPCs answered;
 //! - `xieshang_rpc_duration_seconds{method}` — histogram of the time to the
 //!   response headers;
+//! - `xieshang_events_dead_lettered_total{handler}` — events a handler gave
+//!   up on and recorded as dead letters (see [`crate::events`]);
 //! - gauges registered by the server, e.g. `xieshang_event_bus_up` (1 when the
 //!   last Redis operation of the event bus succeeded).
 
@@ -37,6 +39,7 @@ type Gauge = Arc<dyn Fn() -> f64 + Send + Sync>;
 struct Registry {
     requests: BTreeMap<(String, i32), u64>,
     durations: BTreeMap<String, Histogram>,
+    dead_letters: BTreeMap<String, u64>,
     gauges: BTreeMap<String, (String, Gauge)>,
 }
 
@@ -59,6 +62,11 @@ pub fn record_rpc(method: &str, code: i32, elapsed: Duration) {
             *count += 1;
         }
     }
+}
+
+/// Counts one event that `handler` gave up on (recorded as a dead letter).
+pub fn record_dead_letter(handler: &str) {
+    *registry().dead_letters.entry(handler.to_owned()).or_default() += 1;
 }
 
 /// Registers (or replaces) a gauge read at every scrape.
@@ -89,10 +97,20 @@ pub fn render() -> String {
         let _ = writeln!(out, "xieshang_rpc_duration_seconds_sum{{method=\"{method}\"}} {}", histogram.sum);
         let _ = writeln!(out, "xieshang_rpc_duration_seconds_count{{method=\"{method}\"}} {}", histogram.count);
     }
+    out.push_str("# HELP xieshang_events_dead_lettered_total Events a handler gave up on, recorded as dead letters.\n");
+    out.push_str("# TYPE xieshang_events_dead_lettered_total counter\n");
+    for (handler, count) in &registry.dead_letters {
+        let _ = writeln!(out, "xieshang_events_dead_lettered_total{{handler=\"{}\"}} {count}", label(handler));
+    }
     for (name, (help, read)) in &registry.gauges {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}", read());
     }
     out
+}
+
+/// A label value in the exposition format: backslash, quote and newline escaped.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Serves `GET /metrics` on `listener` until `shutdown` turns true. Anything
@@ -146,6 +164,8 @@ mod tests {
         record_rpc("/xieshang.test.v1.Probe/Ping", 0, Duration::from_millis(3));
         record_rpc("/xieshang.test.v1.Probe/Ping", 5, Duration::from_millis(30));
         register_gauge("xieshang_test_up", "A test gauge.", || 1.0);
+        record_dead_letter("test-\"handler\"");
+        record_dead_letter("test-\"handler\"");
         let (_tx, rx) = watch::channel(false);
         let (addr, _task) = spawn("127.0.0.1:0".parse().unwrap(), rx).await.unwrap();
 
@@ -162,6 +182,7 @@ mod tests {
         );
         assert!(text.contains("xieshang_rpc_duration_seconds_count{method=\"/xieshang.test.v1.Probe/Ping\"} 2"));
         assert!(text.contains("xieshang_test_up 1"));
+        assert!(text.contains("xieshang_events_dead_lettered_total{handler=\"test-\\\"handler\\\"\"} 2"), "{text}");
 
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         stream.write_all(b"GET /secrets HTTP/1.1\r\n\r\n").await.unwrap();

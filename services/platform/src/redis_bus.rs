@@ -15,20 +15,32 @@
 //!   leaves the entry pending in the group; it is delivered again. Handlers
 //!   must therefore be idempotent on the event id (the same contract as the
 //!   in-process bus). The bus itself does **not** deduplicate.
-//! - **Retry.** After a handler error the consumer backs off and re-reads its
-//!   own pending entries (oldest first) before reading anything new, so within
-//!   one consumer a failing event holds back the ones after it.
+//! - **Retry.** After a retryable handler error the consumer backs off and
+//!   re-reads its own pending entries (oldest first) before reading anything
+//!   new, so within one consumer a failing event holds back the ones after it
+//!   — until it is dead-lettered.
+//! - **Dead letters.** With [`RedisBus::set_dead_letters`], the
+//!   [`RetryPolicy`](crate::events::RetryPolicy) of the in-process bus applies:
+//!   a [`permanent`](crate::events::permanent) error, or a retryable one on the
+//!   entry's [`RedisBusOptions::max_attempts`]-th delivery (the group's
+//!   delivery counter, `XPENDING`, so restarts and reclaims count too), records
+//!   the event in `event_dead_letters` for the group's handler and only then
+//!   acknowledges it; the group goes on with the next entry. If the record
+//!   cannot be written the entry stays pending and is retried, so nothing is
+//!   lost. Without a dead-letter store a failing entry is retried forever.
 //! - **Reclaim.** Every [`RedisBusOptions::reclaim_every`] each consumer runs
 //!   `XAUTOCLAIM … <min idle>` and takes over entries that have been pending
 //!   longer than [`RedisBusOptions::min_idle`] (default 30 s), e.g. those held
 //!   by a consumer that died between reading and acknowledging. `min_idle` must
 //!   exceed the longest time a handler may take, or a slow but alive consumer's
 //!   entry is processed twice (harmless for idempotent handlers).
-//! - **Poison messages.** An entry that does not decode as an `Event` is logged
-//!   and acknowledged, so it cannot block its group.
+//! - **Undecodable entries.** An entry that does not decode as an `Event` is
+//!   logged and acknowledged, so it cannot block its group (the relay only
+//!   publishes events it decoded, so such an entry was not written by it).
 //! - **Ordering.** The stream keeps publish order, which is outbox order. A
 //!   group with a single consumer applies events in that order (a failing event
-//!   is retried before later ones). With several consumers in one group the
+//!   is retried before later ones; a dead-lettered one is skipped, and applied
+//!   out of order if an operator retries it). With several consumers in one group the
 //!   entries are spread among them and reclaimed entries come late, so
 //!   handlers must not depend on cross-event ordering beyond what their own
 //!   idempotent bookkeeping tolerates.
@@ -50,14 +62,15 @@
 //! succeeded, for the server's health report. Requests that do not publish or
 //! consume keep working: nothing else waits on the bus.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use prost::Message;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamReadReply};
 use redis::{RedisError, Value};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -65,7 +78,7 @@ use tokio::time::Instant;
 use xieshang_proto::events::v1::Event;
 
 use crate::PlatformError;
-use crate::events::{EventHandler, EventTransport};
+use crate::events::{DeadLetters, EventHandler, EventTransport, Failure, RetryPolicy, Verdict};
 
 /// Where a newly created consumer group starts reading.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -98,6 +111,9 @@ pub struct RedisBusOptions {
     pub response_timeout: Duration,
     /// Timeout of one connection attempt.
     pub connect_timeout: Duration,
+    /// Deliveries of an entry to a group after which a retryable handler
+    /// error dead-letters it (see [`RedisBus::set_dead_letters`]).
+    pub max_attempts: u32,
 }
 
 impl Default for RedisBusOptions {
@@ -112,6 +128,7 @@ impl Default for RedisBusOptions {
             start_from: StartFrom::Latest,
             response_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(2),
+            max_attempts: RetryPolicy::default().max_attempts,
         }
     }
 }
@@ -130,6 +147,8 @@ struct Inner {
     options: RedisBusOptions,
     handlers: Mutex<Vec<Arc<dyn EventHandler>>>,
     healthy: AtomicBool,
+    /// Where entries a handler gives up on are recorded; unset: retried forever.
+    dead_letters: OnceLock<DeadLetters>,
 }
 
 impl RedisBus {
@@ -154,6 +173,7 @@ impl RedisBus {
                 options,
                 handlers: Mutex::new(Vec::new()),
                 healthy: AtomicBool::new(true),
+                dead_letters: OnceLock::new(),
             }),
         })
     }
@@ -161,6 +181,13 @@ impl RedisBus {
     /// The stream this bus publishes to and consumes from.
     pub fn stream(&self) -> &str {
         &self.inner.stream
+    }
+
+    /// Records entries a handler gives up on (per [`RedisBusOptions::max_attempts`]
+    /// and permanent errors) in `dead_letters` before acknowledging them. Call
+    /// before [`RedisBus::start`]; a second call is ignored.
+    pub fn set_dead_letters(&self, dead_letters: DeadLetters) {
+        let _ = self.inner.dead_letters.set(dead_letters);
     }
 
     /// Whether the last Redis operation (publish, read, ack, claim) succeeded.
@@ -190,6 +217,7 @@ impl RedisBus {
                 group,
                 name: consumer_name.to_owned(),
                 shutdown: shutdown.clone(),
+                first_failures: Mutex::default(),
             };
             tasks.push(tokio::spawn(consumer.run()));
         }
@@ -255,7 +283,26 @@ impl Inner {
         self.record(&result);
         result.map(drop)
     }
+
+    /// How often `entry` has been delivered to `group` (this delivery included).
+    async fn deliveries(&self, group: &str, entry: &str) -> Result<u32, RedisError> {
+        let result = redis::cmd("XPENDING")
+            .arg(&self.stream)
+            .arg(group)
+            .arg(entry)
+            .arg(entry)
+            .arg(1)
+            .query_async::<StreamPendingCountReply>(&mut self.conn.clone())
+            .await;
+        self.record(&result);
+        // No longer pending (claimed and acknowledged elsewhere): count this delivery only.
+        Ok(result?.ids.first().map_or(1, |p| u32::try_from(p.times_delivered).unwrap_or(u32::MAX)))
+    }
 }
+
+/// At most this many failing entries' first errors are remembered per
+/// consumer (entries claimed away by other consumers would otherwise stay).
+const FIRST_FAILURES_KEPT: usize = 1024;
 
 /// What a consumer does next.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -279,6 +326,9 @@ struct Consumer {
     group: String,
     name: String,
     shutdown: watch::Receiver<bool>,
+    /// First error and time of entries that failed and are still pending, by
+    /// entry id, for their dead letter.
+    first_failures: Mutex<HashMap<String, (String, chrono::DateTime<chrono::Utc>)>>,
 }
 
 impl Consumer {
@@ -427,17 +477,74 @@ impl Consumer {
                 }
             };
             match crate::events::apply(self.handler.as_ref(), &event).await {
-                Ok(()) => self.inner.ack(&self.group, &entry.id).await?,
+                Ok(()) => {
+                    self.inner.ack(&self.group, &entry.id).await?;
+                    self.forget_failure(&entry.id);
+                }
                 Err(err) => {
-                    tracing::warn!(
-                        stream = %self.inner.stream, group = %self.group, entry = %entry.id, event = %event.id,
-                        error = %err, "handler failed; the event stays pending and will be retried"
-                    );
-                    return Ok(Batch::HandlerFailed);
+                    if !self.give_up(&entry.id, &event, &*err).await? {
+                        tracing::warn!(
+                            stream = %self.inner.stream, group = %self.group, entry = %entry.id, event = %event.id,
+                            error = %err, "handler failed; the event stays pending and will be retried"
+                        );
+                        return Ok(Batch::HandlerFailed);
+                    }
                 }
             }
         }
         Ok(Batch::Done)
+    }
+
+    /// Applies the retry policy to a failed entry: when the handler gives up,
+    /// records the dead letter and then acknowledges the entry. Returns
+    /// whether the entry is done with (`false`: leave it pending, retry).
+    async fn give_up(
+        &self,
+        entry: &str,
+        event: &Event,
+        err: &(dyn std::error::Error + Send + Sync + 'static),
+    ) -> Result<bool, RedisError> {
+        let error = err.to_string();
+        let (first_error, first_at) = {
+            let mut first = self.first_failures.lock().unwrap_or_else(|e| e.into_inner());
+            if first.len() >= FIRST_FAILURES_KEPT && !first.contains_key(entry) {
+                first.clear();
+            }
+            first.entry(entry.to_owned()).or_insert_with(|| (error.clone(), crate::time::now())).clone()
+        };
+        let Some(dead_letters) = self.inner.dead_letters.get() else {
+            return Ok(false);
+        };
+        let attempts = self.inner.deliveries(&self.group, entry).await?;
+        let policy = RetryPolicy::new(self.inner.options.max_attempts);
+        if policy.verdict(err, attempts) == Verdict::Retry {
+            return Ok(false);
+        }
+        let failure = Failure { attempts, first_error, first_failed_at: first_at, last_error: error };
+        let id = match dead_letters.record(self.handler.name(), event, &failure).await {
+            Ok(id) => id,
+            Err(db) => {
+                // Still pending: retried, and recorded on a later delivery.
+                tracing::warn!(
+                    stream = %self.inner.stream, group = %self.group, entry, event = %event.id, error = %db,
+                    "cannot record the dead letter; the event stays pending"
+                );
+                return Ok(false);
+            }
+        };
+        crate::events::dead_lettered(self.handler.name(), event, id, &failure);
+        // Recorded first: should this acknowledgement fail, the entry comes back
+        // and its open dead letter is updated, not duplicated.
+        self.inner.ack(&self.group, entry).await?;
+        self.forget_failure(entry);
+        Ok(true)
+    }
+
+    fn forget_failure(&self, entry: &str) {
+        let mut first = self.first_failures.lock().unwrap_or_else(|e| e.into_inner());
+        if !first.is_empty() {
+            first.remove(entry);
+        }
     }
 }
 

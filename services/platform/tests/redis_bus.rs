@@ -14,7 +14,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 use xieshang_platform::PlatformError;
-use xieshang_platform::events::{EventHandler, EventTransport, HandlerError};
+use xieshang_platform::db::Db;
+use xieshang_platform::events::{DeadLetters, EventHandler, EventTransport, HandlerError, permanent};
 use xieshang_platform::redis_bus::{RedisBus, RedisBusOptions};
 use xieshang_proto::events::v1::Event;
 
@@ -287,6 +288,87 @@ async fn a_second_consumer_reclaims_what_a_dead_consumer_left_pending() {
 
     stop.send(true).unwrap();
     fx.cleanup().await;
+}
+
+/// Fails permanently on one event and (retryably) forever on another.
+struct Poisoned {
+    permanent_on: String,
+    retryable_on: String,
+    applied: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl EventHandler for Poisoned {
+    fn name(&self) -> &str {
+        "poisoned"
+    }
+    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
+        if event.id == self.permanent_on {
+            return Err(permanent("violates a constraint"));
+        }
+        if event.id == self.retryable_on {
+            return Err("still failing".into());
+        }
+        self.applied.lock().unwrap().push(event.id.clone());
+        Ok(())
+    }
+}
+
+/// A migrated SQLite database in a temporary directory, for the dead letters.
+async fn temp_db() -> (std::path::PathBuf, Db) {
+    let dir = std::env::temp_dir().join(format!("xieshang-redis-bus-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = xieshang_platform::config::DatabaseConfig {
+        url: format!("sqlite://{}?mode=rwc", dir.join("events.db").display()).into(),
+        ..Default::default()
+    };
+    (dir, Db::connect(&config).await.expect("temporary database"))
+}
+
+#[tokio::test]
+async fn poison_entries_are_dead_lettered_then_acknowledged_and_later_entries_applied() {
+    let Some(fx) = Fixture::new().await else { return };
+    let (dir, db) = temp_db().await;
+    let dead_letters = DeadLetters::new(db.clone());
+    let bus =
+        RedisBus::connect_with(&redis_url(), &fx.stream, RedisBusOptions { max_attempts: 3, ..Fixture::options() })
+            .await
+            .expect("connect to Redis");
+    bus.set_dead_letters(dead_letters.clone());
+    let events: Vec<Event> = (0..6).map(|_| event()).collect();
+    let handler = Arc::new(Poisoned {
+        permanent_on: events[1].id.clone(),
+        retryable_on: events[3].id.clone(),
+        applied: Mutex::default(),
+    });
+    bus.subscribe(handler.clone());
+    let (stop, shutdown) = watch::channel(false);
+    let _tasks = bus.start("c1", shutdown).await;
+    for event in &events {
+        bus.publish(event).await.unwrap();
+    }
+
+    let expected: Vec<String> = [0, 2, 4, 5].iter().map(|&i| events[i].id.clone()).collect();
+    eventually("the healthy events applied", || handler.applied.lock().unwrap().len() >= 4).await;
+    assert_eq!(*handler.applied.lock().unwrap(), expected, "in order, past both poison entries");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while fx.pending("poisoned").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "poison entries still pending");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let open = dead_letters.list(Some("poisoned"), false).await.unwrap();
+    let summary: Vec<(String, u32)> = open.iter().map(|d| (d.event_id.to_string(), d.attempts)).collect();
+    assert_eq!(
+        summary,
+        [(events[1].id.clone(), 1), (events[3].id.clone(), 3)],
+        "the permanent failure at once, the retryable one after max_attempts deliveries"
+    );
+    assert_eq!(open[1].last_error, "still failing");
+
+    stop.send(true).unwrap();
+    fx.cleanup().await;
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]

@@ -14,6 +14,11 @@
 //!   Health then reports `xieshang.redis` as NOT_SERVING while Redis is
 //!   unreachable; everything not needing it keeps serving, and events wait
 //!   in the outbox until it returns.
+//!
+//! Either way, events a handler gives up on (`events.max_attempts`, or a
+//! permanent error) are recorded in `event_dead_letters` and the handler goes
+//! on; start-up logs how many wait for an operator (`xieshang events
+//! dead-letters`), without affecting health.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -31,7 +36,7 @@ use tonic_health::ServingStatus;
 use xieshang_platform::auth::{AuthInterceptor, Revocations, TokenKeys};
 use xieshang_platform::config::Config;
 use xieshang_platform::db::Db;
-use xieshang_platform::events::{EventTransport, InProcessBus, OutboxRelay};
+use xieshang_platform::events::{DeadLetters, EventTransport, InProcessBus, OutboxRelay, RetryPolicy};
 use xieshang_platform::limits::{InProcessLimiter, RateLimiter};
 use xieshang_platform::redis_bus::{RedisBus, RedisBusOptions, StartFrom};
 use xieshang_platform::redis_state::{RedisCommitteeCache, RedisLimiter, RedisState, spawn_revocation_sync};
@@ -53,6 +58,8 @@ pub struct Running {
     pub db: Db,
     /// The event transport the services' handlers are subscribed to.
     pub bus: Arc<dyn EventTransport>,
+    /// Where the bus records events a handler gave up on.
+    pub dead_letters: DeadLetters,
     /// The Prometheus endpoint's address, when `metrics.listen` is set.
     pub metrics_addr: Option<SocketAddr>,
     pub tenants: TenantsService,
@@ -125,7 +132,11 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             // Groups created now replay what the stream holds: a service
             // started after others published must still see their events
             // (handlers apply each event once).
-            let options = RedisBusOptions { start_from: StartFrom::Beginning, ..RedisBusOptions::default() };
+            let options = RedisBusOptions {
+                start_from: StartFrom::Beginning,
+                max_attempts: config.events.max_attempts,
+                ..RedisBusOptions::default()
+            };
             let bus = RedisBus::connect_with(url, &config.redis.event_stream(), options)
                 .await
                 .with_context(|| format!("cannot reach Redis at {redacted}"))?;
@@ -139,9 +150,16 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         None => db,
     };
     let tenants = TenantsService::new(db.clone(), keys.clone(), revocations.clone());
+    let dead_letters = DeadLetters::new(db.clone());
     let bus: Arc<dyn EventTransport> = match &distributed {
-        Some((_, redis_bus)) => redis_bus.clone(),
-        None => Arc::new(InProcessBus::new()),
+        Some((_, redis_bus)) => {
+            redis_bus.set_dead_letters(dead_letters.clone());
+            redis_bus.clone()
+        }
+        None => Arc::new(InProcessBus::with_dead_letters(
+            dead_letters.clone(),
+            RetryPolicy::new(config.events.max_attempts),
+        )),
     };
     let limiter = |name: &str, limit: usize, window: std::time::Duration| -> Arc<dyn RateLimiter> {
         match &distributed {
@@ -204,7 +222,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     if config.runs("consultation") {
         let topic_limiter =
             limiter("public-topics", xieshang_consultation::PUBLIC_SUBMISSIONS, xieshang_consultation::PUBLIC_WINDOW);
-        let consultation = xieshang_consultation::ConsultationService::with_limiter(db.clone(), topic_limiter);
+        let consultation =
+            xieshang_consultation::ConsultationService::with_limiter(db.clone(), pii_key(config)?, topic_limiter);
         consultation.add_to(&mut routes, auth.clone());
         for handler in consultation.event_handlers() {
             bus.subscribe(handler);
@@ -285,11 +304,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             })
             .await
     });
+    report_dead_letters(&dead_letters).await;
     tracing::info!(%addr, database = %config.database.redacted_url(), "xieshang is serving");
     Ok(Running {
         addr,
         db,
         bus,
+        dead_letters,
         metrics_addr,
         tenants,
         proposals: proposals_service,
@@ -301,6 +322,20 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         server,
         workers,
     })
+}
+
+/// Logs how many dead letters wait for an operator. Informational only: a
+/// dead letter concerns one event of one handler, so health stays SERVING.
+async fn report_dead_letters(dead_letters: &DeadLetters) {
+    match dead_letters.count_unresolved().await {
+        Ok(0) => {}
+        Ok(unresolved) => tracing::warn!(
+            unresolved,
+            "events that handlers gave up on wait in event_dead_letters; \
+             see `xieshang events dead-letters`, then `retry` or `discard` them"
+        ),
+        Err(err) => tracing::warn!(error = %err, "cannot count the unresolved dead letters"),
+    }
 }
 
 /// This process's consumer name in every group: stable across restarts of the

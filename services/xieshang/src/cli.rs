@@ -1,4 +1,5 @@
-//! Command-line interface: `serve`, `migrate`, and the client commands.
+//! Command-line interface: `serve`, `migrate`, the maintenance commands
+//! (`analytics`, `events`, `pii`), and the client commands.
 
 use std::path::PathBuf;
 
@@ -29,6 +30,11 @@ pub enum Command {
         server: ServerArgs,
         #[command(subcommand)]
         action: AnalyticsAction,
+    },
+    /// Events handlers gave up on (dead letters): list, retry, discard.
+    Events {
+        #[command(subcommand)]
+        action: crate::events_cli::EventsAction,
     },
     /// Personal information at rest: re-encrypt it under a new SM4 key.
     Pii {

@@ -25,6 +25,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok(config) => report(analytics(config, action).await),
             Err(code) => code,
         },
+        Command::Events { action } => match load(action.server()) {
+            Ok(config) => report(crate::events_cli::run(&config, action, &mut std::io::stdout()).await),
+            Err(code) => code,
+        },
         Command::Pii { action: PiiAction::Rekey { server, new_key_file } } => match load(&server) {
             Ok(config) => match rekey_keys(&config, new_key_file.as_deref()) {
                 Ok((old, new)) => report(rekey(config, old, new).await),
@@ -226,14 +230,18 @@ async fn rekey(config: Config, old: [u8; 16], new: [u8; 16]) -> anyhow::Result<(
         .await
         .map_err(|e| anyhow::anyhow!("re-encrypting personal information: {e} (committees finished so far stay done; fix the cause and run again)"))?;
     println!(
-        "re-encrypted {} members and {} studio requests in {} of {} committees ({} members and {} requests were already \
-         under the new key) in {:.1} s\nnow set pii.key to the new key and restart every service",
+        "re-encrypted {} members, {} studio requests and {} public topic contacts in {} of {} committees ({} members, \
+         {} requests and {} topic contacts were already under the new key; {} plain topic phones sealed) in {:.1} s\n\
+         now set pii.key to the new key and restart every service",
         report.members_rekeyed,
         report.requests_rekeyed,
+        report.topics_rekeyed,
         report.committees_changed,
         report.committees,
         report.members_current,
         report.requests_current,
+        report.topics_current,
+        report.topics_sealed,
         started.elapsed().as_secs_f64()
     );
     Ok(())

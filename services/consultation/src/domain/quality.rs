@@ -78,6 +78,12 @@ pub fn weighted_score(criteria: &[(Uuid, i32)], scores: &[(Uuid, i16)]) -> f64 {
         e.0 += i64::from(*score);
         e.1 += 1;
     }
+    weighted_score_of_sums(criteria, &per)
+}
+
+/// The same score from per-criterion (sum of scores, number of scores), as a
+/// SQL `GROUP BY` delivers them.
+pub fn weighted_score_of_sums(criteria: &[(Uuid, i32)], per: &BTreeMap<Uuid, (i64, i64)>) -> f64 {
     let total: f64 = criteria
         .iter()
         .filter_map(|(id, weight)| {

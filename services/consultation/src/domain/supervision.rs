@@ -234,6 +234,50 @@ pub struct SupervisionProject {
     pub problems: Vec<Problem>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When a joint project's report was published to the participants.
+    pub report_published_at: Option<DateTime<Utc>>,
+}
+
+/// A joint report (联动监督报告) as published to one participant.
+#[derive(Clone, Debug)]
+pub struct JointReport {
+    pub project_id: Uuid,
+    pub initiator: CommitteeId,
+    pub initiator_name: String,
+    pub topic: String,
+    pub summary: String,
+    /// Rectification as of publication.
+    pub problems: Vec<Problem>,
+    pub reported_at: Option<DateTime<Utc>>,
+    pub published_at: DateTime<Utc>,
+}
+
+/// A time as the offices read it: China Standard Time (UTC+8).
+fn china_time(at: DateTime<Utc>) -> String {
+    match chrono::FixedOffset::east_opt(8 * 3600) {
+        Some(cst) => at.with_timezone(&cst).format("%Y-%m-%d %H:%M:%S (UTC+8)").to_string(),
+        None => at.to_rfc3339(),
+    }
+}
+
+/// Whether a joint project's report may be published now: REPORTED and not
+/// yet published; otherwise `FailedPrecondition` naming the state.
+pub fn check_publishable(state: SupervisionState, published_at: Option<DateTime<Utc>>) -> Result<()> {
+    if state != SupervisionState::Reported {
+        return Err(refused(
+            "supervision project",
+            state.as_str(),
+            "only a REPORTED joint project (its joint report filed) publishes the report",
+        ));
+    }
+    if let Some(at) = published_at {
+        return Err(ConsultationError::precondition(format!(
+            "the supervision project is REPORTED and its joint report was already published at {}; a joint report \
+             is published once",
+            china_time(at)
+        )));
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug)]
@@ -254,6 +298,8 @@ pub struct Participation {
     pub overdue: bool,
     pub responded_at: Option<DateTime<Utc>>,
     pub submitted_at: Option<DateTime<Utc>>,
+    /// The published joint report: the participant's own copy, if published.
+    pub joint_report: Option<JointReport>,
 }
 
 #[derive(Clone, Debug)]
@@ -322,6 +368,17 @@ mod tests {
         assert!(S::Accepted.is_overdue(end, later));
         assert!(!S::Accepted.is_overdue(end, end));
         assert!(!S::Submitted.is_overdue(end, later) && !S::Declined.is_overdue(end, later));
+    }
+
+    #[test]
+    fn a_joint_report_is_published_once_and_only_when_reported() {
+        use SupervisionState as S;
+        assert!(check_publishable(S::Reported, None).is_ok());
+        assert!(refused_naming(check_publishable(S::Ongoing, None), "ONGOING"));
+        assert!(refused_naming(check_publishable(S::Closed, None), "CLOSED"));
+        let at = DateTime::parse_from_rfc3339("2026-10-09T02:00:00Z").unwrap().with_timezone(&Utc);
+        let r = check_publishable(S::Reported, Some(at));
+        assert!(refused_naming(r, "already published at 2026-10-09 10:00"));
     }
 
     #[test]

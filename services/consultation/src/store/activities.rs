@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
 use uuid::Uuid;
@@ -71,6 +72,25 @@ fn suggestion_to_domain(row: suggestion::Model) -> Suggestion {
         feedback_note: row.feedback_note,
         feedback_at: row.feedback_at,
     }
+}
+
+/// The refusal of a second carry: what the suggestion was carried into, and when.
+fn already_carried(row: &suggestion::Model) -> Option<ConsultationError> {
+    let at = row.carried_at?;
+    let into = match row.carried_target.and_then(CarryTarget::from_i16) {
+        Some(CarryTarget::Information) => "an information item",
+        _ => "a proposal draft",
+    };
+    let draft = row.carried_draft_id.map(|d| format!(" {d}")).unwrap_or_default();
+    // China Standard Time, where committees work; UTC+8 is always a valid offset.
+    let when = match chrono::FixedOffset::east_opt(8 * 3600) {
+        Some(cst) => at.with_timezone(&cst).format("%Y-%m-%d %H:%M:%S (UTC+8)").to_string(),
+        None => at.to_rfc3339(),
+    };
+    Some(ConsultationError::precondition(format!(
+        "the suggestion is CARRIED: already carried forward into {into}{draft} at {when}; a suggestion is carried \
+         forward once"
+    )))
 }
 
 /// The activities a member may read: those of meetings they are invited to.
@@ -320,6 +340,10 @@ impl Store {
             feedback_note: String::new(),
             feedback_at: None,
             created_at: xieshang_platform::time::now(),
+            carried_target: None,
+            carried_draft_id: None,
+            carried_at: None,
+            carried_by: None,
         };
         suggestion::ActiveModel::from(s.clone()).reset_all().insert(&*tx).await.map_err(
             ConsultationError::on_unique("activity_id", "another suggestion was added at the same time; retry"),
@@ -377,7 +401,16 @@ impl Store {
         s.feedback = result as i16;
         s.feedback_note = note;
         s.feedback_at = Some(xieshang_platform::time::now());
-        suggestion::ActiveModel::from(s.clone()).reset_all().update(&*tx).await?;
+        // Only the feedback columns: a whole-row write would undo a carry
+        // committed since this transaction read the row.
+        suggestion::Entity::update_many()
+            .col_expr(suggestion::Column::Feedback, Expr::value(s.feedback))
+            .col_expr(suggestion::Column::FeedbackNote, Expr::value(s.feedback_note.clone()))
+            .col_expr(suggestion::Column::FeedbackAt, Expr::value(s.feedback_at))
+            .filter(suggestion::Column::Id.eq(s.id))
+            .filter(suggestion::Column::CommitteeId.eq(committee.0))
+            .exec(&*tx)
+            .await?;
         audit(
             &tx,
             ctx,
@@ -424,6 +457,9 @@ impl Store {
             .one(&*tx)
             .await?
             .ok_or(ConsultationError::NotFound("suggestion"))?;
+        if let Some(refusal) = already_carried(&s) {
+            return Err(refusal);
+        }
         let row = find_managed(&tx, committee, s.activity_id).await?;
         let owner = member::Entity::find_by_id(member_id)
             .filter(member::Column::CommitteeId.eq(committee.0))
@@ -451,6 +487,27 @@ impl Store {
             source_note,
         });
         let draft_id = tx.emit(&origin(&tx, Some(ctx.user_id), committee).await?, payload).await?;
+        // The guard under concurrency: of two carries that both read the row
+        // uncarried, only one updates it (PostgreSQL re-checks the condition
+        // after the first commits; SQLite has one writer); the other rolls
+        // back its event with the refusal.
+        let claimed = suggestion::Entity::update_many()
+            .col_expr(suggestion::Column::CarriedTarget, Expr::value(target as i16))
+            .col_expr(suggestion::Column::CarriedDraftId, Expr::value(draft_id))
+            .col_expr(suggestion::Column::CarriedAt, Expr::value(xieshang_platform::time::now()))
+            .col_expr(suggestion::Column::CarriedBy, Expr::value(ctx.user_id.0))
+            .filter(suggestion::Column::Id.eq(s.id))
+            .filter(suggestion::Column::CommitteeId.eq(committee.0))
+            .filter(suggestion::Column::CarriedAt.is_null())
+            .exec(&*tx)
+            .await?;
+        if claimed.rows_affected == 0 {
+            let now = suggestion::Entity::find_by_id(s.id).one(&*tx).await?;
+            return Err(now
+                .as_ref()
+                .and_then(already_carried)
+                .unwrap_or_else(|| ConsultationError::precondition("the suggestion is already carried forward")));
+        }
         audit(
             &tx,
             ctx,

@@ -1,5 +1,6 @@
 //! Meetings: agenda, invited members and observers, sign-in (attendance,
-//! emitted as `AttendanceRecorded` for performance records) and speeches.
+//! emitted as `AttendanceRecorded` for performance records) and speeches
+//! (emitted as `SpeechRecorded`, likewise).
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,8 +11,8 @@ use xieshang_platform::auth::TenantContext;
 use xieshang_platform::db::Tx;
 use xieshang_platform::ids::CommitteeId;
 use xieshang_platform::time::date_to_proto;
-use xieshang_proto::events::v1::AttendanceRecorded;
 use xieshang_proto::events::v1::event::Payload;
+use xieshang_proto::events::v1::{AttendanceRecorded, SpeechRecorded};
 
 use super::activities::find_managed as find_activity;
 use super::{Page, Store, audit, is_office, my_member_ids, office, origin, own_committee, paged, uuid_token};
@@ -286,7 +287,8 @@ impl Store {
         Ok(meeting)
     }
 
-    /// Records a speech of an invited member. Staff.
+    /// Records a speech of an invited member and emits `SpeechRecorded` in
+    /// the same transaction, so the member's performance record gains it. Staff.
     pub async fn record_speech(
         &self,
         ctx: &TenantContext,
@@ -319,6 +321,14 @@ impl Store {
             "member_id": member_id, "title": s.title, "kind": kind.as_str()}),
         )
         .await?;
+        let payload = Payload::SpeechRecorded(SpeechRecorded {
+            speech_id: s.id.to_string(),
+            meeting_id: meeting_id.to_string(),
+            member_id: member_id.to_string(),
+            kind: kind.as_str().into(),
+            date: Some(date_to_proto(row.date)),
+        });
+        tx.emit(&origin(&tx, Some(ctx.user_id), committee).await?, payload).await?;
         let meeting = load(&tx, row).await?;
         tx.commit().await?;
         Ok(meeting)

@@ -14,6 +14,7 @@ mod activities;
 mod meetings;
 mod plans;
 mod quality;
+mod statistics;
 mod supervision;
 mod topics;
 
@@ -37,17 +38,27 @@ pub use topics::{NewTopic, PublicTopic, TopicFilter};
 use crate::entity::member;
 use crate::error::{ConsultationError, Result};
 use xieshang_platform::limits::RateLimiter;
+use xieshang_platform::pii::Pii;
 
 #[derive(Clone)]
 pub struct Store {
     db: Db,
     limiter: Arc<dyn RateLimiter>,
+    /// Seals the public's contact phones (topics); None in tools built without the key.
+    pii: Option<Pii>,
 }
 
 impl Store {
-    /// `limiter` counts public topic submissions per client address and committee.
-    pub fn new(db: Db, limiter: Arc<dyn RateLimiter>) -> Self {
-        Self { db, limiter }
+    /// `limiter` counts public topic submissions per client address and
+    /// committee; `pii` seals the public's contact phones.
+    pub fn new(db: Db, limiter: Arc<dyn RateLimiter>, pii: Option<Pii>) -> Self {
+        Self { db, limiter, pii }
+    }
+
+    /// The SM4 sealing of personal information, or an internal error in a
+    /// process built without `pii.key`.
+    fn pii(&self) -> Result<&Pii> {
+        self.pii.as_ref().ok_or(ConsultationError::NoPiiKey)
     }
 
     /// Opens a transaction in the caller's scope.

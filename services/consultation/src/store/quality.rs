@@ -32,7 +32,7 @@ const SECTOR: i16 = 1;
 const MAX_LIST: usize = 50;
 pub const MAX_ROTATION: i32 = 50;
 
-async fn criteria_of(tx: &Tx, committee: CommitteeId, year: i32) -> Result<Vec<quality_criterion::Model>> {
+pub(super) async fn criteria_of(tx: &Tx, committee: CommitteeId, year: i32) -> Result<Vec<quality_criterion::Model>> {
     Ok(quality_criterion::Entity::find()
         .filter(quality_criterion::Column::CommitteeId.eq(committee.0))
         .filter(quality_criterion::Column::Year.eq(year))

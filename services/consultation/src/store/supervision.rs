@@ -11,7 +11,11 @@
 //!   copy of the project header), after checking that every invited committee
 //!   is in its subtree (`committees.path`);
 //! - the initiator *reads* the participation and inspection rows whose
-//!   `initiator_committee_id` is its own ([`Store::joint_progress`]).
+//!   `initiator_committee_id` is its own ([`Store::joint_progress`]);
+//! - the initiator *publishes* its joint report: one copy per invited
+//!   committee in `supervision_joint_reports`, owned by the participant
+//!   (migration `m20261126_000005_joint_report_published`,
+//!   [`Store::publish_joint_report`]).
 //!
 //! A participant reads and changes only its own rows; it never reads the
 //! initiator's project row nor another participant's rows.
@@ -19,23 +23,27 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::json;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
 use uuid::Uuid;
 use xieshang_platform::auth::TenantContext;
 use xieshang_platform::db::{Scope, Tx};
 use xieshang_platform::ids::CommitteeId;
-
+use xieshang_platform::time::date_to_proto;
 use xieshang_proto::events::v1::event::Payload;
-use xieshang_proto::events::v1::{SupervisionRectificationChanged, SupervisionReportFiled};
+use xieshang_proto::events::v1::{
+    SupervisionInspectionRecorded, SupervisionRectificationChanged, SupervisionReportFiled,
+};
 
 use super::{Store, audit, office, origin};
 use crate::domain::supervision::{
-    Inspection, JointProgress, NewInspection, Participation, ParticipationAction, ParticipationState, Problem,
-    Rectification, SupervisionAction, SupervisionKind, SupervisionProject, SupervisionState,
+    Inspection, JointProgress, JointReport, NewInspection, Participation, ParticipationAction, ParticipationState,
+    Problem, Rectification, SupervisionAction, SupervisionKind, SupervisionProject, SupervisionState,
+    check_publishable,
 };
 use crate::domain::{self, supervision};
-use crate::entity::{committee, member, sv_inspection, sv_participation, sv_problem, sv_project};
+use crate::entity::{committee, member, sv_inspection, sv_joint_report, sv_participation, sv_problem, sv_project};
 use crate::error::{ConsultationError, Result};
 
 fn today() -> NaiveDate {
@@ -121,6 +129,58 @@ async fn load_project(tx: &Tx, row: sv_project::Model) -> Result<SupervisionProj
         problems: problems.into_iter().map(problem_to_domain).collect(),
         created_at: row.created_at,
         updated_at: row.updated_at,
+        report_published_at: row.report_published_at,
+    })
+}
+
+/// The problems of a published copy: a JSON array, one object per problem,
+/// written and read only here (the stored shape is this module's choice).
+fn problems_to_json(problems: &[Problem]) -> String {
+    let items: Vec<Value> = problems
+        .iter()
+        .map(|p| {
+            json!({"number": p.number, "problem": p.problem, "suggestion": p.suggestion,
+                   "rectification": p.rectification as i16, "rectified_on": p.rectified_on, "note": p.note})
+        })
+        .collect();
+    Value::Array(items).to_string()
+}
+
+fn problems_from_json(text: &str) -> Result<Vec<Problem>> {
+    // Written by `problems_to_json` only: a mismatch is a storage fault, not input.
+    let bad = || ConsultationError::Db(DbErr::Custom("supervision_joint_reports.problems is malformed".into()));
+    let items: Vec<Value> = serde_json::from_str(text).map_err(|_| bad())?;
+    items
+        .into_iter()
+        .map(|v| {
+            let str_of = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+            Ok(Problem {
+                number: v.get("number").and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok()).ok_or_else(bad)?,
+                problem: str_of("problem").ok_or_else(bad)?,
+                suggestion: str_of("suggestion").ok_or_else(bad)?,
+                rectification: v
+                    .get("rectification")
+                    .and_then(Value::as_i64)
+                    .and_then(|n| i16::try_from(n).ok())
+                    .and_then(Rectification::from_i16)
+                    .ok_or_else(bad)?,
+                rectified_on: str_of("rectified_on").and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+                note: str_of("note").unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+fn joint_report_to_domain(row: sv_joint_report::Model) -> Result<JointReport> {
+    Ok(JointReport {
+        project_id: row.project_id,
+        initiator: CommitteeId(row.initiator_committee_id),
+        initiator_name: row.initiator_name,
+        topic: row.topic,
+        summary: row.summary,
+        problems: problems_from_json(&row.problems)?,
+        reported_at: row.reported_at,
+        published_at: row.published_at,
     })
 }
 
@@ -174,6 +234,20 @@ fn inspection_row(
     }
 }
 
+/// `SupervisionInspectionRecorded` for a stored inspection: its roster
+/// members, each once (membership credits each with an INSPECTIONS entry).
+fn inspection_recorded(row: &sv_inspection::Model, project_id: Uuid) -> Payload {
+    let mut seen = HashSet::new();
+    let member_ids = row.member_ids.lines().filter(|l| !l.is_empty() && seen.insert(*l)).map(str::to_owned).collect();
+    Payload::SupervisionInspectionRecorded(SupervisionInspectionRecorded {
+        inspection_id: row.id.to_string(),
+        project_id: project_id.to_string(),
+        participation_id: row.participation_id.map(|p| p.to_string()).unwrap_or_default(),
+        date: Some(date_to_proto(row.date)),
+        member_ids,
+    })
+}
+
 async fn committee_names(tx: &Tx, ids: Vec<Uuid>) -> Result<BTreeMap<Uuid, String>> {
     Ok(committee::Entity::find()
         .filter(committee::Column::Id.is_in(ids))
@@ -188,6 +262,7 @@ fn participation_to_domain(
     row: sv_participation::Model,
     committee_name: String,
     inspections: Vec<sv_inspection::Model>,
+    joint_report: Option<JointReport>,
 ) -> Participation {
     let state = participation_state(&row);
     Participation {
@@ -207,6 +282,7 @@ fn participation_to_domain(
         inspections: inspections.into_iter().map(inspection_to_domain).collect(),
         responded_at: row.responded_at,
         submitted_at: row.submitted_at,
+        joint_report,
     }
 }
 
@@ -219,7 +295,8 @@ async fn find_participation(tx: &Tx, committee: CommitteeId, id: Uuid) -> Result
         .ok_or(ConsultationError::NotFound("participation"))
 }
 
-/// The participant's own view of its part.
+/// The participant's own view of its part, with its copy of the joint report
+/// once published.
 async fn load_participation(tx: &Tx, row: sv_participation::Model) -> Result<Participation> {
     let inspections = sv_inspection::Entity::find()
         .filter(sv_inspection::Column::CommitteeId.eq(row.committee_id))
@@ -229,13 +306,65 @@ async fn load_participation(tx: &Tx, row: sv_participation::Model) -> Result<Par
         .all(&**tx)
         .await?;
     let name = committee_names(tx, vec![row.committee_id]).await?.remove(&row.committee_id).unwrap_or_default();
-    Ok(participation_to_domain(row, name, inspections))
+    let report = sv_joint_report::Entity::find()
+        .filter(sv_joint_report::Column::CommitteeId.eq(row.committee_id))
+        .filter(sv_joint_report::Column::ParticipationId.eq(row.id))
+        .one(&**tx)
+        .await?
+        .map(joint_report_to_domain)
+        .transpose()?;
+    Ok(participation_to_domain(row, name, inspections, report))
 }
 
 async fn save_participation(tx: &Tx, mut row: sv_participation::Model) -> Result<sv_participation::Model> {
     row.updated_at = xieshang_platform::time::now();
     sv_participation::ActiveModel::from(row.clone()).reset_all().update(&**tx).await?;
     Ok(row)
+}
+
+/// A joint project of the caller's committee, or `NotFound` (also for its
+/// other projects: the joint calls do not reveal them).
+async fn find_joint_project(tx: &Tx, initiator: CommitteeId, id: Uuid) -> Result<sv_project::Model> {
+    let row = find_project(tx, initiator, id).await?;
+    if row.kind != SupervisionKind::ThreeLevelJoint as i16 {
+        return Err(ConsultationError::NotFound("joint project"));
+    }
+    Ok(row)
+}
+
+/// The initiator's combined view of a joint project: every participation
+/// with its inspections and findings, read under `joint_initiator_reads`.
+async fn progress_of(tx: &Tx, initiator: CommitteeId, row: sv_project::Model) -> Result<JointProgress> {
+    let parts = sv_participation::Entity::find()
+        .filter(sv_participation::Column::InitiatorCommitteeId.eq(initiator.0))
+        .filter(sv_participation::Column::ProjectId.eq(row.id))
+        .order_by_asc(sv_participation::Column::Id)
+        .all(&**tx)
+        .await?;
+    let mut inspections: BTreeMap<Uuid, Vec<sv_inspection::Model>> = BTreeMap::new();
+    for i in sv_inspection::Entity::find()
+        .filter(sv_inspection::Column::InitiatorCommitteeId.eq(initiator.0))
+        .filter(sv_inspection::Column::ParticipationId.is_in(parts.iter().map(|p| p.id).collect::<Vec<_>>()))
+        .order_by_asc(sv_inspection::Column::Date)
+        .order_by_asc(sv_inspection::Column::Id)
+        .all(&**tx)
+        .await?
+    {
+        if let Some(p) = i.participation_id {
+            inspections.entry(p).or_default().push(i);
+        }
+    }
+    let mut names = committee_names(tx, parts.iter().map(|p| p.committee_id).collect()).await?;
+    let participations = parts
+        .into_iter()
+        .map(|p| {
+            let name = names.remove(&p.committee_id).unwrap_or_default();
+            let found = inspections.remove(&p.id).unwrap_or_default();
+            participation_to_domain(p, name, found, None)
+        })
+        .collect();
+    let project = load_project(tx, row).await?;
+    Ok(JointProgress { project, participations })
 }
 
 impl Store {
@@ -334,7 +463,8 @@ impl Store {
         Ok(project)
     }
 
-    /// Records an inspection of an ONGOING project. Staff.
+    /// Records an inspection of an ONGOING project and emits
+    /// `SupervisionInspectionRecorded` with it. Staff.
     pub async fn add_supervision_inspection(
         &self,
         ctx: &TenantContext,
@@ -356,6 +486,8 @@ impl Store {
             json!({"inspection": {"id": inspection.id, "date": inspection.date, "place": inspection.place}}),
         )
         .await?;
+        let payload = inspection_recorded(&inspection, project_id);
+        tx.emit(&origin(&tx, Some(ctx.user_id), committee).await?, payload).await?;
         let row = save_project(&tx, row).await?;
         let project = load_project(&tx, row).await?;
         tx.commit().await?;
@@ -560,41 +692,96 @@ impl Store {
     /// committees (policy `joint_initiator_reads` on PostgreSQL).
     pub async fn joint_progress(&self, ctx: &TenantContext, project_id: Uuid) -> Result<JointProgress> {
         let (initiator, tx) = begin_office(self, ctx).await?;
-        let row = find_project(&tx, initiator, project_id).await?;
-        if row.kind != SupervisionKind::ThreeLevelJoint as i16 {
-            return Err(ConsultationError::NotFound("joint project"));
+        let row = find_joint_project(&tx, initiator, project_id).await?;
+        let progress = progress_of(&tx, initiator, row).await?;
+        tx.commit().await?;
+        Ok(progress)
+    }
+
+    /// Publishes a REPORTED joint project's report to every invited committee
+    /// (declined and unanswered invitations included: the report is the
+    /// outcome of a project they were invited to). Each gets a copy, owned by
+    /// it, inserted in the initiator's transaction under the
+    /// `joint_initiator_publishes` policy; the publication is recorded on the
+    /// project and audited. Once only.
+    pub async fn publish_joint_report(&self, ctx: &TenantContext, project_id: Uuid) -> Result<JointProgress> {
+        let (initiator, tx) = begin_office(self, ctx).await?;
+        let row = find_joint_project(&tx, initiator, project_id).await?;
+        check_publishable(state_of(&row), row.report_published_at)?;
+        let now = xieshang_platform::time::now();
+        // The guard under concurrency: of two publications that both read the
+        // project unpublished, only one updates it (PostgreSQL re-checks the
+        // condition after the first commits; SQLite has one writer).
+        let claimed = sv_project::Entity::update_many()
+            .col_expr(sv_project::Column::ReportPublishedAt, Expr::value(now))
+            .col_expr(sv_project::Column::ReportPublishedBy, Expr::value(ctx.user_id.0))
+            .col_expr(sv_project::Column::UpdatedAt, Expr::value(now))
+            .filter(sv_project::Column::Id.eq(project_id))
+            .filter(sv_project::Column::CommitteeId.eq(initiator.0))
+            .filter(sv_project::Column::State.eq(SupervisionState::Reported as i16))
+            .filter(sv_project::Column::ReportPublishedAt.is_null())
+            .exec(&*tx)
+            .await?;
+        if claimed.rows_affected == 0 {
+            let current = find_joint_project(&tx, initiator, project_id).await?;
+            check_publishable(state_of(&current), current.report_published_at)?;
+            return Err(ConsultationError::precondition("the joint report is being published by another request"));
         }
-        let parts = sv_participation::Entity::find()
+        let me = committee::Entity::find_by_id(initiator.0)
+            .one(&*tx)
+            .await?
+            .ok_or(ConsultationError::NotFound("committee"))?;
+        let problems: Vec<Problem> = sv_problem::Entity::find()
+            .filter(sv_problem::Column::CommitteeId.eq(initiator.0))
+            .filter(sv_problem::Column::ProjectId.eq(project_id))
+            .order_by_asc(sv_problem::Column::Number)
+            .all(&*tx)
+            .await?
+            .into_iter()
+            .map(problem_to_domain)
+            .collect();
+        let invited = sv_participation::Entity::find()
             .filter(sv_participation::Column::InitiatorCommitteeId.eq(initiator.0))
             .filter(sv_participation::Column::ProjectId.eq(project_id))
             .order_by_asc(sv_participation::Column::Id)
             .all(&*tx)
             .await?;
-        let mut inspections: BTreeMap<Uuid, Vec<sv_inspection::Model>> = BTreeMap::new();
-        for i in sv_inspection::Entity::find()
-            .filter(sv_inspection::Column::InitiatorCommitteeId.eq(initiator.0))
-            .filter(sv_inspection::Column::ParticipationId.is_in(parts.iter().map(|p| p.id).collect::<Vec<_>>()))
-            .order_by_asc(sv_inspection::Column::Date)
-            .order_by_asc(sv_inspection::Column::Id)
-            .all(&*tx)
-            .await?
-        {
-            if let Some(p) = i.participation_id {
-                inspections.entry(p).or_default().push(i);
-            }
+        let problems_json = problems_to_json(&problems);
+        for part in &invited {
+            // Inserted in the participant's name: allowed on PostgreSQL only
+            // by `joint_initiator_publishes` (a participation this initiator
+            // invited to this project).
+            let copy = sv_joint_report::Model {
+                id: Uuid::now_v7(),
+                committee_id: part.committee_id,
+                initiator_committee_id: initiator.0,
+                project_id,
+                participation_id: part.id,
+                initiator_name: me.name.clone(),
+                topic: row.topic.clone(),
+                summary: row.report_summary.clone(),
+                problems: problems_json.clone(),
+                reported_at: row.reported_at,
+                published_at: now,
+                published_by: ctx.user_id.0,
+                created_at: now,
+            };
+            sv_joint_report::ActiveModel::from(copy).reset_all().insert(&*tx).await?;
         }
-        let mut names = committee_names(&tx, parts.iter().map(|p| p.committee_id).collect()).await?;
-        let participations = parts
-            .into_iter()
-            .map(|p| {
-                let name = names.remove(&p.committee_id).unwrap_or_default();
-                let found = inspections.remove(&p.id).unwrap_or_default();
-                participation_to_domain(p, name, found)
-            })
-            .collect();
-        let project = load_project(&tx, row).await?;
+        audit(
+            &tx,
+            ctx,
+            initiator,
+            "supervision_project",
+            project_id,
+            json!({"report_published_at": now, "problems": problems.len(),
+                   "published_to": invited.iter().map(|p| p.committee_id).collect::<Vec<_>>()}),
+        )
+        .await?;
+        let row = find_joint_project(&tx, initiator, project_id).await?;
+        let progress = progress_of(&tx, initiator, row).await?;
         tx.commit().await?;
-        Ok(JointProgress { project, participations })
+        Ok(progress)
     }
 
     /// The caller's committee's participations (its invitations), oldest first.
@@ -648,7 +835,8 @@ impl Store {
         Ok(part)
     }
 
-    /// Records an inspection in the participant's own area (ACCEPTED only).
+    /// Records an inspection in the participant's own area (ACCEPTED only)
+    /// and emits `SupervisionInspectionRecorded` in the participant's name.
     pub async fn add_participation_inspection(
         &self,
         ctx: &TenantContext,
@@ -670,6 +858,9 @@ impl Store {
             json!({"inspection": {"id": inspection.id, "date": inspection.date, "place": inspection.place}}),
         )
         .await?;
+        // The participant's own event: its members inspected in its area.
+        let payload = inspection_recorded(&inspection, row.project_id);
+        tx.emit(&origin(&tx, Some(ctx.user_id), committee).await?, payload).await?;
         let row = save_participation(&tx, row).await?;
         let part = load_participation(&tx, row).await?;
         tx.commit().await?;
@@ -727,5 +918,40 @@ fn new_project(
         reported_at: None,
         created_at: now,
         updated_at: now,
+        report_published_at: None,
+        report_published_by: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_inspection_event_names_each_roster_member_once_and_its_participation() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let project = Uuid::now_v7();
+        let new = NewInspection {
+            date: NaiveDate::from_ymd_opt(2026, 5, 12).unwrap(),
+            place: "凤凰镇东街村".into(),
+            member_ids: vec![a, b, a],
+            member_names: vec!["王志强".into()],
+            findings: String::new(),
+        };
+        let own = inspection_row(CommitteeId(Uuid::now_v7()), None, Some(project), None, new.clone());
+        let Payload::SupervisionInspectionRecorded(e) = inspection_recorded(&own, project) else {
+            panic!("not an inspection event")
+        };
+        assert_eq!(e.member_ids, [a.to_string(), b.to_string()]);
+        assert_eq!((e.inspection_id, e.project_id), (own.id.to_string(), project.to_string()));
+        assert!(e.participation_id.is_empty());
+        assert_eq!(e.date.map(|d| (d.year, d.month, d.day)), Some((2026, 5, 12)));
+
+        let part = Uuid::now_v7();
+        let joint = inspection_row(CommitteeId(Uuid::now_v7()), Some(Uuid::now_v7()), None, Some(part), new);
+        let Payload::SupervisionInspectionRecorded(e) = inspection_recorded(&joint, project) else {
+            panic!("not an inspection event")
+        };
+        assert_eq!(e.participation_id, part.to_string());
     }
 }

@@ -11,6 +11,7 @@ use xieshang_platform::audit::Actor;
 use xieshang_platform::auth::TenantContext;
 use xieshang_platform::db::{Scope, Tx};
 use xieshang_platform::ids::{CommitteeId, UserId};
+use xieshang_platform::pii::{Pii, TOPIC_CONTACT_PHONE, mask_phone};
 use xieshang_proto::common::v1::Role;
 
 use super::{Page, Store, audit, audit_as, is_office, office, own_committee, paged, uuid_token};
@@ -48,8 +49,19 @@ pub struct TopicFilter {
     pub page_token: String,
 }
 
-/// A stored row as the caller sees it: the public contact only for the office.
-fn to_domain(row: topic::Model, endorsed_by_me: bool, office: bool) -> Topic {
+/// The submitter's phone in full: the sealed value, or a legacy plain one
+/// (rows from before phones were sealed; see the migration
+/// `m20261126_000003_topic_contact_sealed`).
+fn contact_phone(pii: Result<&Pii>, row: &topic::Model) -> Result<Option<String>> {
+    match (&row.contact_phone_enc, &row.contact_phone) {
+        (Some(sealed), _) => Ok(Some(pii?.open(row.id, TOPIC_CONTACT_PHONE, sealed)?)),
+        (None, legacy) => Ok(legacy.clone()),
+    }
+}
+
+/// A stored row as the caller sees it: the public contact only for the
+/// office, its phone masked (the full one only through [`Store::reveal_topic_contact`]).
+fn to_domain(pii: Result<&Pii>, row: topic::Model, endorsed_by_me: bool, office: bool) -> Result<Topic> {
     let screening = row.screened_at.map(|at| Screening {
         party_government_need: row.need_note.clone().unwrap_or_default(),
         public_expectation: row.expectation_note.clone().unwrap_or_default(),
@@ -57,11 +69,12 @@ fn to_domain(row: topic::Model, endorsed_by_me: bool, office: bool) -> Topic {
         screened_by: row.screened_by.map(UserId),
         screened_at: Some(at),
     });
-    let contact = match (office, row.contact_name, row.contact_phone) {
-        (true, Some(name), Some(phone)) => Some((name, phone)),
+    // Only the office's reads open the phone: nobody else is shown it at all.
+    let contact = match (office, &row.contact_name) {
+        (true, Some(name)) => contact_phone(pii, &row)?.map(|phone| (name.clone(), mask_phone(&phone))),
         _ => None,
     };
-    Topic {
+    Ok(Topic {
         id: row.id,
         committee_id: CommitteeId(row.committee_id),
         title: row.title,
@@ -77,7 +90,7 @@ fn to_domain(row: topic::Model, endorsed_by_me: bool, office: bool) -> Topic {
         tracking_code: row.tracking_code,
         created_at: row.created_at,
         updated_at: row.updated_at,
-    }
+    })
 }
 
 /// Members read their own topics and the members' recommended ones (to endorse them).
@@ -145,6 +158,7 @@ impl Store {
             submitter_name,
             contact_name: None,
             contact_phone: None,
+            contact_phone_enc: None,
             tracking_code: None,
             state: TopicState::Proposed as i16,
             endorsement_count: 0,
@@ -168,7 +182,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(to_domain(row, false, is_office(ctx)))
+        to_domain(self.pii(), row, false, is_office(ctx))
     }
 
     pub async fn get_topic(&self, ctx: &TenantContext, id: Uuid) -> Result<Topic> {
@@ -176,7 +190,7 @@ impl Store {
         let row = find_readable(&tx, ctx, id).await?;
         let mine = endorsed(&tx, ctx, vec![id]).await?;
         tx.commit().await?;
-        Ok(to_domain(row, mine.contains(&id), is_office(ctx)))
+        to_domain(self.pii(), row, mine.contains(&id), is_office(ctx))
     }
 
     /// The topics the caller may read, oldest first, paged.
@@ -202,15 +216,16 @@ impl Store {
         let mine = endorsed(&tx, ctx, rows.iter().map(|r| r.id).collect()).await?;
         tx.commit().await?;
         let office = is_office(ctx);
-        Ok(paged(
+        let page = paged(
             rows,
             size,
             |r| r.id,
             |r| {
                 let me = mine.contains(&r.id);
-                to_domain(r, me, office)
+                to_domain(self.pii(), r, me, office)
             },
-        ))
+        );
+        Ok(Page { items: page.items.into_iter().collect::<Result<_>>()?, next_page_token: page.next_page_token })
     }
 
     /// Endorses a PROPOSED topic, once per user. Members.
@@ -250,7 +265,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(to_domain(row, true, is_office(ctx)))
+        to_domain(self.pii(), row, true, is_office(ctx))
     }
 
     /// Screens a PROPOSED topic against the three criteria. Staff.
@@ -288,7 +303,7 @@ impl Store {
         .await?;
         let mine = endorsed(&tx, ctx, vec![id]).await?;
         tx.commit().await?;
-        Ok(to_domain(row, mine.contains(&id), true))
+        to_domain(self.pii(), row, mine.contains(&id), true)
     }
 
     /// 群众出题: a sign-in-free submission, rate-limited per client address
@@ -306,8 +321,9 @@ impl Store {
 
         let code = domain::tracking_code(&p.committee_code);
         let now = xieshang_platform::time::now();
+        let id = Uuid::now_v7();
         let row = topic::Model {
-            id: Uuid::now_v7(),
+            id,
             committee_id: committee.0,
             title: p.title,
             rationale: p.rationale,
@@ -315,7 +331,9 @@ impl Store {
             submitter_user_id: None,
             submitter_name: p.contact_name.clone(),
             contact_name: Some(p.contact_name),
-            contact_phone: Some(p.contact_phone),
+            // Sealed, bound to this topic: never stored in plain.
+            contact_phone: None,
+            contact_phone_enc: Some(self.pii()?.seal(id, TOPIC_CONTACT_PHONE, &p.contact_phone)),
             tracking_code: Some(code.clone()),
             state: TopicState::Proposed as i16,
             endorsement_count: 0,
@@ -343,6 +361,30 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(code)
+    }
+
+    /// The full contact (name, phone) of a public submission. Staff; every
+    /// call is audited (what was revealed, never the value). `NotFound` for a
+    /// topic without a public contact.
+    pub async fn reveal_topic_contact(&self, ctx: &TenantContext, id: Uuid) -> Result<(String, String)> {
+        let committee = office(ctx)?;
+        let tx = self.begin(ctx).await?;
+        let row = find_readable(&tx, ctx, id).await?;
+        let phone = contact_phone(self.pii(), &row)?;
+        let (Some(name), Some(phone)) = (row.contact_name.clone(), phone) else {
+            return Err(ConsultationError::NotFound("public contact"));
+        };
+        audit(
+            &tx,
+            ctx,
+            committee,
+            "consultation_topic",
+            id,
+            json!({"action": "reveal_contact", "revealed": ["phone"]}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((name, phone))
     }
 
     /// The state of a publicly submitted topic; `NotFound` for unknown codes.

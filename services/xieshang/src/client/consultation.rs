@@ -1,23 +1,30 @@
 //! `xieshang consultation …`: topic sourcing (议题征集), the annual plan
 //! (年度协商监督计划), consultation activities (协商活动) with their suggestions
-//! and feedback, and democratic supervision (民主监督), over the
+//! and feedback, democratic supervision (民主监督) with three-level joint
+//! supervision (三级政协联动), and the year's statistics (统计), over the
 //! ConsultationService and the SupervisionService.
 //!
 //! Plans are named by year (one plan per committee and year).
 
 use anyhow::{Result, anyhow, bail};
 use serde_json::{Value, json};
+use xieshang_proto::common::v1::Date;
 use xieshang_proto::consultation::v1::consultation_service_client::ConsultationServiceClient;
 use xieshang_proto::consultation::v1::supervision_service_client::SupervisionServiceClient;
 use xieshang_proto::consultation::v1::{
-    Activity, ActivityStage, AddPlanItemRequest, AdoptionRate, ApprovePlanRequest, ConsultationType, CreatePlanRequest,
-    CreateTopicRequest, EndorseTopicRequest, FeedbackResult, GetActivityRequest, GetAdoptionRatesRequest,
-    GetSupervisionProjectRequest, GetTopicRequest, ListActivitiesRequest, ListPlansRequest, ListSuggestionsRequest,
-    ListSupervisionProjectsRequest, ListTopicsRequest, Plan, PlanItem, PlanState, PublishPlanRequest,
-    RecordFeedbackRequest, RectificationStatus, ReturnPlanRequest, ScreenTopicRequest, Screening, ScreeningVerdict,
-    SubmitPlanRequest, Suggestion, SupervisionKind, SupervisionProject, SupervisionState, Topic, TopicSource,
-    TopicState,
+    Activity, ActivityStage, AddParticipationInspectionRequest, AddPlanItemRequest, AdoptionRate, ApprovePlanRequest,
+    ConsultationStatistics, ConsultationType, CreateJointProjectRequest, CreatePlanRequest, CreateTopicRequest,
+    EndorseTopicRequest, FeedbackResult, FileSupervisionReportRequest, GetActivityRequest, GetAdoptionRatesRequest,
+    GetConsultationStatisticsRequest, GetJointProgressRequest, GetParticipationRequest, GetSupervisionProjectRequest,
+    GetTopicRequest, JointProgress, JointReport, ListActivitiesRequest, ListParticipationsRequest, ListPlansRequest,
+    ListSuggestionsRequest, ListSupervisionProjectsRequest, ListTopicsRequest, NewSupervisionProblem, Participation,
+    ParticipationState, Plan, PlanItem, PlanState, PublishJointReportRequest, PublishPlanRequest,
+    RecordFeedbackRequest, RectificationStatus, RespondToInvitationRequest, ReturnPlanRequest, ScreenTopicRequest,
+    Screening, ScreeningVerdict, SubmitParticipationRequest, SubmitPlanRequest, Suggestion, SupervisionInspection,
+    SupervisionKind, SupervisionProject, SupervisionState, Topic, TopicSource, TopicState,
 };
+use xieshang_proto::tenants::v1::auth_service_client::AuthServiceClient;
+use xieshang_proto::tenants::v1::{Committee, WhoAmIRequest};
 
 use super::api::Api;
 use super::auth::signed_in;
@@ -105,6 +112,12 @@ pub enum ConsultationCommand {
     Supervision {
         #[command(subcommand)]
         command: SupervisionCommand,
+    },
+    /// Your committee's consultation and supervision figures for a year (统计, staff)
+    Stats {
+        /// The year [default: this year]
+        #[arg(long, value_parser = flags::parse_year)]
+        year: Option<i32>,
     },
 }
 
@@ -286,6 +299,113 @@ pub enum SupervisionCommand {
     },
     /// Show one project with its inspections, problems and rectification
     Show { id: String },
+    /// Three-level joint supervision (三级政协联动): open a project, follow each
+    /// participant, take part, write the joint report
+    Joint {
+        #[command(subcommand)]
+        command: JointCommand,
+    },
+}
+
+/// The `supervision joint` subcommands (staff). The initiator (a provincial or
+/// city committee) uses `create`, `status`, `report` and `publish`; an invited
+/// committee uses `list`, `show`, `respond`, `inspect` and `submit` on its
+/// participation, and reads the published joint report with `show`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum JointCommand {
+    /// Open a joint project and invite committees below yours, by division code
+    Create {
+        /// The topic (监督议题), up to 100 characters
+        #[arg(long)]
+        topic: String,
+        /// First day of the period, YYYY-MM-DD
+        #[arg(long, value_parser = flags::parse_date)]
+        from: Date,
+        /// Last day of the period, YYYY-MM-DD; participants are overdue after it
+        #[arg(long, value_parser = flags::parse_date)]
+        to: Date,
+        /// Committees to invite by division code, e.g. --invite 130500,130528 (repeatable)
+        #[arg(long, value_delimiter = ',', required = true)]
+        invite: Vec<String>,
+    },
+    /// Invite more committees to an open project (explains how invitations work)
+    Invite {
+        /// The joint project's id
+        project: String,
+        /// Committees by division code
+        #[arg(long, value_delimiter = ',')]
+        invite: Vec<String>,
+    },
+    /// Your committee's joint projects (initiated) and invitations (received)
+    List,
+    /// The initiator's view of one project: each participant's progress
+    Status {
+        /// The joint project's id
+        project: String,
+    },
+    /// Your committee's part of a joint project, with its inspections
+    Show {
+        /// The participation's id (see `joint list`)
+        participation: String,
+    },
+    /// Accept or decline an invitation
+    Respond {
+        /// The participation's id (see `joint list`)
+        participation: String,
+        /// Take part in the project
+        #[arg(long, conflicts_with = "decline", required_unless_present = "decline")]
+        accept: bool,
+        /// Decline the invitation (needs --note with the reason)
+        #[arg(long)]
+        decline: bool,
+        /// A note to the initiator, up to 500 characters
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Record an inspection (视察) in your own area
+    Inspect {
+        /// The participation's id
+        participation: String,
+        /// The day, YYYY-MM-DD
+        #[arg(long, value_parser = flags::parse_date)]
+        date: Date,
+        /// Where, up to 100 characters
+        #[arg(long)]
+        place: String,
+        /// Who took part (repeatable), up to 30 names
+        #[arg(long = "member")]
+        members: Vec<String>,
+        /// What was found, up to 4000 characters
+        #[arg(long)]
+        findings: String,
+    },
+    /// Submit your committee's findings to the initiator
+    Submit {
+        /// The participation's id
+        participation: String,
+        /// Summary of findings, up to 4000 characters
+        #[arg(long)]
+        summary: String,
+    },
+    /// File the joint report (联动监督报告) as the initiator: summary and numbered problems
+    Report {
+        /// The joint project's id
+        project: String,
+        /// Summary, up to 4000 characters
+        #[arg(long)]
+        summary: String,
+        /// A problem found (repeatable; each pairs with the --suggestion in the same position)
+        #[arg(long = "problem", required = true)]
+        problems: Vec<String>,
+        /// The suggestion for the problem in the same position (repeatable)
+        #[arg(long = "suggestion", required = true)]
+        suggestions: Vec<String>,
+    },
+    /// Publish the filed joint report to every invited committee (once)
+    Publish {
+        /// The joint project's id
+        project: String,
+    },
 }
 
 pub async fn run(args: ConsultationArgs, out: Out<'_>) -> Result<()> {
@@ -297,6 +417,7 @@ pub async fn run(args: ConsultationArgs, out: Out<'_>) -> Result<()> {
         ConsultationCommand::Plan { command } => plan(&mut api, command, json, out).await,
         ConsultationCommand::Activities { command } => activities(&mut api, command, json, out).await,
         ConsultationCommand::Supervision { command } => supervision(&mut api, command, json, out).await,
+        ConsultationCommand::Stats { year } => stats(&mut api, year.unwrap_or_else(flags::this_year), json, out).await,
     }
 }
 
@@ -361,7 +482,77 @@ fn check(command: &ConsultationCommand) -> Result<()> {
             }
             _ => Ok(()),
         },
-        ConsultationCommand::Supervision { .. } => Ok(()),
+        ConsultationCommand::Supervision { command: SupervisionCommand::Joint { command } } => check_joint(command),
+        ConsultationCommand::Supervision { .. } | ConsultationCommand::Stats { .. } => Ok(()),
+    }
+}
+
+/// Division codes from `--invite` (commas, full-width commas or spaces between
+/// them), each six digits, no repeats.
+fn invited_codes(flag: &[String]) -> Result<Vec<String>> {
+    let mut codes: Vec<String> = Vec::new();
+    for code in flag.iter().flat_map(|f| f.split([',', '，', '、', ' '])).map(str::trim).filter(|c| !c.is_empty()) {
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("--invite: `{code}` is not a division code; write six digits, e.g. 130528");
+        }
+        if codes.iter().any(|c| c == code) {
+            bail!("--invite names {code} twice");
+        }
+        codes.push(code.to_owned());
+    }
+    if codes.is_empty() {
+        bail!("--invite needs at least one division code, e.g. --invite 130500,130528");
+    }
+    if codes.len() > 200 {
+        bail!("--invite names {} committees; a joint project invites at most 200", codes.len());
+    }
+    Ok(codes)
+}
+
+fn check_joint(command: &JointCommand) -> Result<()> {
+    match command {
+        JointCommand::Create { topic, from, to, invite } => {
+            flags::require_text("--topic", topic, 100)?;
+            flags::check_range(Some(from), Some(to))?;
+            invited_codes(invite).map(drop)
+        }
+        JointCommand::Respond { decline, note, .. } => match note {
+            Some(note) => flags::require_text("--note", note, 500),
+            None if *decline => bail!("declining needs --note with the reason, e.g. --note \"本县同期开展专项整治\""),
+            None => Ok(()),
+        },
+        JointCommand::Inspect { place, members, findings, .. } => {
+            flags::require_text("--place", place, 100)?;
+            flags::require_text("--findings", findings, 4000)?;
+            if members.len() > 30 {
+                bail!("at most 30 --member names");
+            }
+            members.iter().try_for_each(|m| flags::require_text("--member", m, 40))
+        }
+        JointCommand::Submit { summary, .. } => flags::require_text("--summary", summary, 4000),
+        JointCommand::Report { summary, problems, suggestions, .. } => {
+            flags::require_text("--summary", summary, 4000)?;
+            if problems.len() != suggestions.len() {
+                bail!(
+                    "{} --problem but {} --suggestion: give each problem its suggestion, in the same order",
+                    problems.len(),
+                    suggestions.len()
+                );
+            }
+            if problems.len() > 100 {
+                bail!("at most 100 problems");
+            }
+            for (problem, suggestion) in problems.iter().zip(suggestions) {
+                flags::require_text("--problem", problem, 2000)?;
+                flags::require_text("--suggestion", suggestion, 2000)?;
+            }
+            Ok(())
+        }
+        JointCommand::Invite { .. }
+        | JointCommand::List
+        | JointCommand::Status { .. }
+        | JointCommand::Show { .. }
+        | JointCommand::Publish { .. } => Ok(()),
     }
 }
 
@@ -764,6 +955,7 @@ fn rate_json(r: &AdoptionRate) -> Value {
 
 async fn supervision(api: &mut Api, command: SupervisionCommand, json: bool, out: Out<'_>) -> Result<()> {
     match command {
+        SupervisionCommand::Joint { command } => joint(api, command, json, out).await,
         SupervisionCommand::List { state } => {
             let request = ListSupervisionProjectsRequest { state: state.map(|s| s as i32).unwrap_or_default() };
             let projects = rpc!(api, SupervisionServiceClient, list_supervision_projects, request).await?.projects;
@@ -857,6 +1049,680 @@ fn problems_text(p: &SupervisionProject) -> String {
     }
     let done = p.problems.iter().filter(|pr| pr.rectification == RectificationStatus::Rectified as i32).count();
     format!("{done}/{} 已整改 rectified", p.problems.len())
+}
+
+// ---- Joint supervision ----
+
+/// The caller's committee and every committee below it, by division code.
+async fn own_subtree(api: &mut Api) -> Result<(Committee, Vec<Committee>)> {
+    let who = rpc!(api, AuthServiceClient, who_am_i, WhoAmIRequest {}).await?;
+    let Some(me) = who.committee else {
+        bail!("joint supervision is run by a committee's office; sign in as a committee's staff");
+    };
+    let below = super::committees::subtree_all(api, &me.id).await?;
+    Ok((me, below))
+}
+
+/// Resolves `--invite` codes to committees of the caller's subtree, refusing
+/// any other committee before the server is asked.
+fn resolve_invited(me: &Committee, below: &[Committee], codes: &[String]) -> Result<Vec<Committee>> {
+    codes
+        .iter()
+        .map(|code| {
+            if *code == me.code {
+                bail!("--invite {code} is your own committee ({}); invite committees below it", me.name);
+            }
+            below.iter().find(|c| c.code == *code).cloned().ok_or_else(|| {
+                anyhow!(
+                    "--invite {code} is not a committee below {}: a joint project invites only committees of \
+                     its own subtree (see `xieshang committees tree`)",
+                    render::label(me)
+                )
+            })
+        })
+        .collect()
+}
+
+/// How far a participant is: the state, with ACCEPTED split by whether it has
+/// inspected yet.
+fn progress_label(p: &Participation) -> &'static str {
+    match ParticipationState::try_from(p.state) {
+        Ok(ParticipationState::Invited) => "待回复 invited",
+        Ok(ParticipationState::Accepted) if p.inspections.is_empty() => "已接受 accepted",
+        Ok(ParticipationState::Accepted) => "视察中 in progress",
+        Ok(ParticipationState::Declined) => "已谢绝 declined",
+        Ok(ParticipationState::Submitted) => "已提交 submitted",
+        _ => "",
+    }
+}
+
+/// The proto-style name of [`progress_label`], for JSON.
+fn progress_name(p: &Participation) -> &'static str {
+    match ParticipationState::try_from(p.state) {
+        Ok(ParticipationState::Invited) => "INVITED",
+        Ok(ParticipationState::Accepted) if p.inspections.is_empty() => "ACCEPTED",
+        Ok(ParticipationState::Accepted) => "IN_PROGRESS",
+        Ok(ParticipationState::Declined) => "DECLINED",
+        Ok(ParticipationState::Submitted) => "SUBMITTED",
+        _ => "",
+    }
+}
+
+fn overdue_text(p: &Participation) -> &'static str {
+    if p.overdue { "逾期 overdue" } else { "" }
+}
+
+fn participation_period(p: &Participation) -> String {
+    format!("{} – {}", render::date(p.start_date.as_ref()), render::date(p.end_date.as_ref()))
+}
+
+async fn joint(api: &mut Api, command: JointCommand, json: bool, out: Out<'_>) -> Result<()> {
+    match command {
+        JointCommand::Create { topic, from, to, invite } => {
+            let codes = invited_codes(&invite)?;
+            let (me, below) = own_subtree(api).await?;
+            let invited = resolve_invited(&me, &below, &codes)?;
+            let request = CreateJointProjectRequest {
+                topic: topic.trim().to_owned(),
+                start_date: Some(from),
+                end_date: Some(to),
+                invited_committee_ids: invited.iter().map(|c| c.id.clone()).collect(),
+            };
+            let p = rpc!(api, SupervisionServiceClient, create_joint_project, request).await?;
+            if json {
+                let mut value = supervision_json(&p);
+                value["invited"] = Value::Array(
+                    invited.iter().map(|c| json!({"committee_id": c.id, "code": c.code, "name": c.name})).collect(),
+                );
+                return json_out(out, &value);
+            }
+            let mut text = format!(
+                "Opened joint project {} 「{}」 ({}), {} committee(s) invited by {}:\n",
+                p.id,
+                p.topic,
+                period(&p),
+                invited.len(),
+                me.name
+            );
+            text.push_str(&render::table(
+                ["委员会 committee", "代码 code", "状态 state"],
+                invited.iter().map(|c| vec![c.name.clone(), c.code.clone(), "待回复 invited".to_owned()]),
+            ));
+            text.push_str(&format!("\nFollow it with `xieshang supervision joint status {}`.", p.id));
+            line(out, text)
+        }
+        JointCommand::Invite { project, invite } => {
+            let more = if invite.is_empty() { String::new() } else { format!(" ({})", invite.join(",")) };
+            bail!(
+                "joint project {project}: committees are invited only when the project is opened — the \
+                 SupervisionService has no call to add committees{more} later. Open the project with every \
+                 committee at once: `xieshang supervision joint create --topic … --from … --to … --invite \
+                 130500,130528`"
+            )
+        }
+        JointCommand::List => {
+            let request = ListSupervisionProjectsRequest::default();
+            let projects: Vec<SupervisionProject> =
+                rpc!(api, SupervisionServiceClient, list_supervision_projects, request)
+                    .await?
+                    .projects
+                    .into_iter()
+                    .filter(|p| p.kind == SupervisionKind::ThreeLevelJoint as i32)
+                    .collect();
+            let request = ListParticipationsRequest::default();
+            let parts = rpc!(api, SupervisionServiceClient, list_participations, request).await?.participations;
+            if json {
+                return json_out(
+                    out,
+                    &json!({
+                        "initiated": projects.iter().map(supervision_json).collect::<Vec<_>>(),
+                        "invitations": parts.iter().map(participation_json).collect::<Vec<_>>(),
+                    }),
+                );
+            }
+            if projects.is_empty() && parts.is_empty() {
+                return line(out, "No joint supervision projects or invitations.");
+            }
+            let mut text = String::new();
+            if !projects.is_empty() {
+                text.push_str("发起的联动监督 projects initiated\n");
+                text.push_str(&render::table(
+                    ["id", "监督议题 topic", "期间 period", "状态 state"],
+                    projects.iter().map(|p| {
+                        vec![p.id.clone(), p.topic.clone(), period(p), supervision_state_label(p.state).to_owned()]
+                    }),
+                ));
+                text.push('\n');
+            }
+            if !parts.is_empty() {
+                text.push_str("收到的邀请 invitations\n");
+                text.push_str(&render::table(
+                    ["id", "监督议题 topic", "发起 initiator", "期间 period", "状态 state", "逾期 overdue"],
+                    parts.iter().map(|p| {
+                        vec![
+                            p.id.clone(),
+                            p.topic.clone(),
+                            p.initiator_name.clone(),
+                            participation_period(p),
+                            progress_label(p).to_owned(),
+                            overdue_text(p).to_owned(),
+                        ]
+                    }),
+                ));
+            }
+            line(out, text.trim_end())
+        }
+        JointCommand::Status { project } => {
+            let request = GetJointProgressRequest { project_id: project };
+            let progress = rpc!(api, SupervisionServiceClient, get_joint_progress, request).await?;
+            let p = progress.project.clone().unwrap_or_default();
+            if json {
+                return json_out(out, &progress_json(&progress));
+            }
+            let header = render::table(
+                ["field", "value"],
+                [
+                    vec!["id".to_owned(), p.id.clone()],
+                    vec!["监督议题 topic".to_owned(), p.topic.clone()],
+                    vec!["期间 period".to_owned(), period(&p)],
+                    vec!["状态 state".to_owned(), supervision_state_label(p.state).to_owned()],
+                    vec!["报告发布 report published".to_owned(), publication_text(&p)],
+                    vec![
+                        "进度 progress".to_owned(),
+                        format!(
+                            "邀请 {} · 接受 {} · 谢绝 {} · 提交 {} · 逾期 {}",
+                            progress.invited_count,
+                            progress.accepted_count,
+                            progress.declined_count,
+                            progress.submitted_count,
+                            progress.overdue_count
+                        ),
+                    ],
+                ],
+            );
+            let mut text = header;
+            text.push_str("\n参加单位 participants\n");
+            text.push_str(&render::table(
+                [
+                    "委员会 committee",
+                    "状态 state",
+                    "视察 inspections",
+                    "回复 responded",
+                    "提交 submitted",
+                    "逾期 overdue",
+                    "摘要或说明 summary / note",
+                ],
+                progress.participations.iter().map(|part| {
+                    let summary =
+                        if part.summary.is_empty() { part.response_note.clone() } else { part.summary.clone() };
+                    vec![
+                        part.committee_name.clone(),
+                        progress_label(part).to_owned(),
+                        part.inspections.len().to_string(),
+                        render::local_time(part.respond_time.as_ref()),
+                        render::local_time(part.submit_time.as_ref()),
+                        overdue_text(part).to_owned(),
+                        summary,
+                    ]
+                }),
+            ));
+            if !p.report_summary.is_empty() {
+                text.push_str(&format!("\n联动监督报告 joint report\n{}\n", p.report_summary));
+                text.push_str(&problems_table(&p));
+            }
+            line(out, text)
+        }
+        JointCommand::Show { participation } => {
+            let request = GetParticipationRequest { id: participation };
+            let p = rpc!(api, SupervisionServiceClient, get_participation, request).await?;
+            if json {
+                return json_out(out, &participation_json(&p));
+            }
+            line(out, participation_detail(&p))
+        }
+        JointCommand::Respond { participation, accept, note, .. } => {
+            let request = RespondToInvitationRequest {
+                id: participation,
+                accept,
+                note: note.unwrap_or_default().trim().to_owned(),
+            };
+            let p = rpc!(api, SupervisionServiceClient, respond_to_invitation, request).await?;
+            if json {
+                return json_out(out, &participation_json(&p));
+            }
+            let verb = if accept { "Accepted" } else { "Declined" };
+            line(
+                out,
+                format!(
+                    "{verb} the invitation of {} to 「{}」.\n{}",
+                    p.initiator_name,
+                    p.topic,
+                    participation_detail(&p)
+                ),
+            )
+        }
+        JointCommand::Inspect { participation, date, place, members, findings } => {
+            let request = AddParticipationInspectionRequest {
+                participation_id: participation,
+                inspection: Some(SupervisionInspection {
+                    date: Some(date),
+                    place: place.trim().to_owned(),
+                    member_names: members.iter().map(|m| m.trim().to_owned()).collect(),
+                    findings: findings.trim().to_owned(),
+                    ..Default::default()
+                }),
+            };
+            let p = rpc!(api, SupervisionServiceClient, add_participation_inspection, request).await?;
+            if json {
+                return json_out(out, &participation_json(&p));
+            }
+            line(out, format!("Recorded the inspection at {}.\n{}", place.trim(), participation_detail(&p)))
+        }
+        JointCommand::Submit { participation, summary } => {
+            let request = SubmitParticipationRequest { id: participation, summary: summary.trim().to_owned() };
+            let p = rpc!(api, SupervisionServiceClient, submit_participation, request).await?;
+            if json {
+                return json_out(out, &participation_json(&p));
+            }
+            line(
+                out,
+                format!(
+                    "Submitted the findings of {} to {}.\n{}",
+                    p.committee_name,
+                    p.initiator_name,
+                    participation_detail(&p)
+                ),
+            )
+        }
+        JointCommand::Publish { project } => {
+            let request = PublishJointReportRequest { project_id: project };
+            let progress = rpc!(api, SupervisionServiceClient, publish_joint_report, request).await?;
+            if json {
+                return json_out(out, &progress_json(&progress));
+            }
+            let p = progress.project.clone().unwrap_or_default();
+            let mut text = format!(
+                "已发布联动监督报告「{}」：送达 {} 个受邀委员会（{}），发布时间 {}。\n",
+                p.topic,
+                progress.invited_count,
+                progress.participations.iter().map(|part| part.committee_name.as_str()).collect::<Vec<_>>().join("、"),
+                render::local_time(p.report_publish_time.as_ref())
+            );
+            text.push_str(&problems_table(&p));
+            text.push_str(
+                "\n各参加单位用 `xieshang supervision joint show <participation-id>` 阅看；此后的整改进展不再同步到已发布的报告。",
+            );
+            line(out, text)
+        }
+        JointCommand::Report { project, summary, problems, suggestions } => {
+            let request = FileSupervisionReportRequest {
+                project_id: project,
+                summary: summary.trim().to_owned(),
+                problems: problems
+                    .iter()
+                    .zip(&suggestions)
+                    .map(|(problem, suggestion)| NewSupervisionProblem {
+                        problem: problem.trim().to_owned(),
+                        suggestion: suggestion.trim().to_owned(),
+                    })
+                    .collect(),
+            };
+            let p = rpc!(api, SupervisionServiceClient, file_supervision_report, request).await?;
+            if json {
+                return json_out(out, &supervision_json(&p));
+            }
+            line(
+                out,
+                format!(
+                    "Filed the joint report of 「{}」 with {} problem(s): {}.\n{}",
+                    p.topic,
+                    p.problems.len(),
+                    supervision_state_label(p.state),
+                    problems_table(&p)
+                ),
+            )
+        }
+    }
+}
+
+fn problems_table(p: &SupervisionProject) -> String {
+    render::table(
+        ["#", "问题 problem", "建议 suggestion", "整改 rectification"],
+        p.problems.iter().map(|pr| {
+            vec![
+                pr.number.to_string(),
+                pr.problem.clone(),
+                pr.suggestion.clone(),
+                rectification_label(pr.rectification).to_owned(),
+            ]
+        }),
+    )
+}
+
+/// "已发布 <time>", "未发布 not published" once reported, or empty before.
+fn publication_text(p: &SupervisionProject) -> String {
+    match &p.report_publish_time {
+        Some(t) => format!("已发布 published {}", render::local_time(Some(t))),
+        None if p.report_summary.is_empty() => "—".to_owned(),
+        None => "未发布 not published (`xieshang supervision joint publish`)".to_owned(),
+    }
+}
+
+fn progress_json(progress: &JointProgress) -> Value {
+    let p = progress.project.clone().unwrap_or_default();
+    json!({
+        "project": supervision_json(&p),
+        "invited_count": progress.invited_count,
+        "accepted_count": progress.accepted_count,
+        "declined_count": progress.declined_count,
+        "submitted_count": progress.submitted_count,
+        "overdue_count": progress.overdue_count,
+        "participations": progress.participations.iter().map(participation_json).collect::<Vec<_>>(),
+    })
+}
+
+/// The published joint report, as a participant reads it.
+fn joint_report_text(r: &JointReport) -> String {
+    let mut text = format!(
+        "联动监督报告 joint report — {} 发布于 {}\n{}\n",
+        r.initiator_name,
+        render::local_time(r.publish_time.as_ref()),
+        r.summary
+    );
+    text.push_str(&render::table(
+        ["#", "问题 problem", "建议 suggestion", "整改（发布时）rectification as published"],
+        r.problems.iter().map(|pr| {
+            vec![
+                pr.number.to_string(),
+                pr.problem.clone(),
+                pr.suggestion.clone(),
+                rectification_label(pr.rectification).to_owned(),
+            ]
+        }),
+    ));
+    text
+}
+
+fn joint_report_json(r: &JointReport) -> Value {
+    json!({
+        "project_id": r.project_id,
+        "initiator_committee_id": r.initiator_committee_id,
+        "initiator_name": r.initiator_name,
+        "topic": r.topic,
+        "summary": r.summary,
+        "report_time": render::time_json(r.report_time.as_ref()),
+        "publish_time": render::time_json(r.publish_time.as_ref()),
+        "problems": r.problems.iter().map(|pr| json!({
+            "number": pr.number,
+            "problem": pr.problem,
+            "suggestion": pr.suggestion,
+            "rectification": RectificationStatus::try_from(pr.rectification).map(|r| r.as_str_name()).unwrap_or_default(),
+            "rectified_date": render::date(pr.rectified_date.as_ref()),
+            "rectification_note": pr.rectification_note,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// One participation, as its committee sees it.
+fn participation_detail(p: &Participation) -> String {
+    let mut rows = vec![
+        vec!["id".to_owned(), p.id.clone()],
+        vec!["监督议题 topic".to_owned(), p.topic.clone()],
+        vec!["发起 initiator".to_owned(), p.initiator_name.clone()],
+        vec!["参加 participant".to_owned(), p.committee_name.clone()],
+        vec!["期间 period".to_owned(), participation_period(p)],
+        vec!["状态 state".to_owned(), format!("{} {}", progress_label(p), overdue_text(p)).trim().to_owned()],
+    ];
+    if !p.response_note.is_empty() {
+        rows.push(vec!["回复 note".to_owned(), p.response_note.clone()]);
+    }
+    if !p.summary.is_empty() {
+        rows.push(vec!["摘要 summary".to_owned(), p.summary.clone()]);
+    }
+    let mut text = render::table(["field", "value"], rows);
+    if !p.inspections.is_empty() {
+        text.push_str("\n视察 inspections\n");
+        text.push_str(&render::table(
+            ["日期 date", "地点 place", "参加 members", "发现 findings"],
+            p.inspections.iter().map(|i| {
+                vec![render::date(i.date.as_ref()), i.place.clone(), i.member_names.join("、"), i.findings.clone()]
+            }),
+        ));
+    }
+    match &p.joint_report {
+        Some(report) => {
+            text.push('\n');
+            text.push_str(&joint_report_text(report));
+        }
+        None => text.push_str(&format!("\n联动监督报告 joint report: {} 尚未发布 not published yet", p.initiator_name)),
+    }
+    text
+}
+
+fn participation_json(p: &Participation) -> Value {
+    json!({
+        "id": p.id,
+        "project_id": p.project_id,
+        "committee_id": p.committee_id,
+        "committee_name": p.committee_name,
+        "initiator_committee_id": p.initiator_committee_id,
+        "initiator_name": p.initiator_name,
+        "topic": p.topic,
+        "start_date": render::date(p.start_date.as_ref()),
+        "end_date": render::date(p.end_date.as_ref()),
+        "state": ParticipationState::try_from(p.state).map(|s| s.as_str_name()).unwrap_or_default(),
+        "progress": progress_name(p),
+        "overdue": p.overdue,
+        "response_note": p.response_note,
+        "summary": p.summary,
+        "respond_time": render::time_json(p.respond_time.as_ref()),
+        "submit_time": render::time_json(p.submit_time.as_ref()),
+        "joint_report": p.joint_report.as_ref().map(joint_report_json),
+        "inspections": p.inspections.iter().map(|i| json!({
+            "date": render::date(i.date.as_ref()),
+            "place": i.place,
+            "member_names": i.member_names,
+            "findings": i.findings,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+// ---- Statistics ----
+
+async fn stats(api: &mut Api, year: i32, json: bool, out: Out<'_>) -> Result<()> {
+    let request = GetConsultationStatisticsRequest { year };
+    let s = rpc!(api, ConsultationServiceClient, get_consultation_statistics, request).await?;
+    if json {
+        return json_out(out, &statistics_json(&s));
+    }
+    line(out, statistics_text(&s))
+}
+
+/// The figures as tables, one per area, in the order the offices report them.
+fn statistics_text(s: &ConsultationStatistics) -> String {
+    let plan = s.plan.clone().unwrap_or_default();
+    let attendance = s.attendance.unwrap_or_default();
+    let suggestions = s.suggestions.unwrap_or_default();
+    let quality = s.quality.unwrap_or_default();
+    let sv = s.supervision.unwrap_or_default();
+    let figure = |k: &str, v: String| vec![k.to_owned(), v];
+    let mut text = format!("{}年 协商监督统计 consultation and supervision figures\n", s.year);
+
+    text.push_str("\n议题征集 topics by source\n");
+    let mut rows: Vec<Vec<String>> = s
+        .topics_by_source
+        .iter()
+        .map(|t| {
+            vec![
+                source_label(t.source).to_owned(),
+                t.submitted.to_string(),
+                t.selected.to_string(),
+                t.not_selected.to_string(),
+                (t.submitted - t.selected - t.not_selected).to_string(),
+            ]
+        })
+        .collect();
+    let not_selected: i32 = s.topics_by_source.iter().map(|t| t.not_selected).sum();
+    rows.push(vec![
+        "合计 total".to_owned(),
+        s.topics.to_string(),
+        s.topics_selected.to_string(),
+        not_selected.to_string(),
+        (s.topics - s.topics_selected - not_selected).to_string(),
+    ]);
+    text.push_str(&render::table(
+        ["来源 source", "征集 submitted", "入选 selected", "未入选 not selected", "待遴选 proposed"],
+        rows,
+    ));
+
+    text.push_str("\n\n年度协商计划 annual plan\n");
+    let state = if plan.state == PlanState::Unspecified as i32 {
+        "无计划 no plan".to_owned()
+    } else {
+        plan_state_label(plan.state).to_owned()
+    };
+    let mut rows = vec![
+        figure("状态 state", state),
+        figure("计划项目 items", plan.items.to_string()),
+        figure("已开展 items with an activity", plan.items_with_activity.to_string()),
+        figure("调整 amendments", plan.amendments.to_string()),
+    ];
+    rows.extend(plan.items_by_type.iter().map(|t| figure(&format!("  {}", type_label(t.r#type)), t.items.to_string())));
+    text.push_str(&render::table(["项目 figure", "数 value"], rows));
+
+    text.push_str("\n\n协商活动 activities by type\n");
+    let mut rows: Vec<Vec<String>> = s
+        .activities_by_type
+        .iter()
+        .map(|a| vec![type_label(a.r#type).to_owned(), a.activities.to_string(), a.held.to_string()])
+        .collect();
+    rows.push(vec!["合计 total".to_owned(), s.activities.to_string(), s.activities_held.to_string()]);
+    text.push_str(&render::table(["形式 type", "活动 activities", "已召开 held"], rows));
+
+    text.push_str("\n\n会议出勤 attendance\n");
+    text.push_str(&render::table(
+        ["项目 figure", "数 value"],
+        [
+            figure("会议 meetings", attendance.meetings.to_string()),
+            figure("应到人次 invitations", attendance.invitations.to_string()),
+            figure("出席 present", attendance.present.to_string()),
+            figure("请假 on leave", attendance.on_leave.to_string()),
+            figure("缺席 absent", attendance.absent.to_string()),
+            figure("未登记 unrecorded", attendance.unrecorded.to_string()),
+            figure("出勤率 attendance rate", flags::percent(attendance.attendance_rate)),
+        ],
+    ));
+
+    text.push_str("\n\n建议与采纳 suggestions and adoption\n");
+    text.push_str(&render::table(
+        ["项目 figure", "数 value"],
+        [
+            figure("建议 suggestions", suggestions.total.to_string()),
+            figure("采纳 adopted", suggestions.adopted.to_string()),
+            figure("部分采纳 partly adopted", suggestions.partly_adopted.to_string()),
+            figure("未采纳 not adopted", suggestions.not_adopted.to_string()),
+            figure("待反馈 awaiting feedback", suggestions.awaiting.to_string()),
+            figure("采纳率 adoption rate", flags::percent(suggestions.adoption_rate)),
+        ],
+    ));
+
+    text.push_str("\n\n质量评价 quality\n");
+    let average =
+        if quality.scored_activities == 0 { "—".to_owned() } else { format!("{:.2}", quality.average_score) };
+    text.push_str(&render::table(
+        ["项目 figure", "数 value"],
+        [
+            figure("已评分活动 scored activities", quality.scored_activities.to_string()),
+            figure("平均分 average score", average),
+        ],
+    ));
+
+    text.push_str("\n\n民主监督与整改 supervision and rectification\n");
+    text.push_str(&render::table(
+        ["项目 figure", "数 value"],
+        [
+            figure("监督项目 projects", sv.projects.to_string()),
+            figure("已报告 reported", sv.reported_projects.to_string()),
+            figure("参加联动 joint parts", sv.joint_parts.to_string()),
+            figure("已提交 joint parts submitted", sv.joint_parts_submitted.to_string()),
+            figure("视察 inspections", sv.inspections.to_string()),
+            figure("问题 problems", sv.problems.to_string()),
+            figure("已整改 rectified", sv.rectified.to_string()),
+            figure("整改中 in progress", sv.in_progress.to_string()),
+            figure("待整改 open", sv.open.to_string()),
+            figure("未整改 not rectified", sv.not_rectified.to_string()),
+            figure("整改率 rectification rate", flags::percent(sv.rectification_rate)),
+        ],
+    ));
+    text
+}
+
+fn statistics_json(s: &ConsultationStatistics) -> Value {
+    let plan = s.plan.clone().unwrap_or_default();
+    let attendance = s.attendance.unwrap_or_default();
+    let suggestions = s.suggestions.unwrap_or_default();
+    let quality = s.quality.unwrap_or_default();
+    let sv = s.supervision.unwrap_or_default();
+    json!({
+        "committee_id": s.committee_id,
+        "year": s.year,
+        "topics": s.topics,
+        "topics_selected": s.topics_selected,
+        "topics_by_source": s.topics_by_source.iter().map(|t| json!({
+            "source": TopicSource::try_from(t.source).map(|x| x.as_str_name()).unwrap_or_default(),
+            "submitted": t.submitted,
+            "selected": t.selected,
+            "not_selected": t.not_selected,
+        })).collect::<Vec<_>>(),
+        "plan": {
+            "state": PlanState::try_from(plan.state).map(|x| x.as_str_name()).unwrap_or_default(),
+            "items": plan.items,
+            "items_with_activity": plan.items_with_activity,
+            "amendments": plan.amendments,
+            "items_by_type": plan.items_by_type.iter().map(|t| json!({
+                "type": type_proto(t.r#type), "items": t.items,
+            })).collect::<Vec<_>>(),
+        },
+        "activities": s.activities,
+        "activities_held": s.activities_held,
+        "activities_by_type": s.activities_by_type.iter().map(|a| json!({
+            "type": type_proto(a.r#type), "activities": a.activities, "held": a.held,
+        })).collect::<Vec<_>>(),
+        "attendance": {
+            "meetings": attendance.meetings,
+            "invitations": attendance.invitations,
+            "present": attendance.present,
+            "on_leave": attendance.on_leave,
+            "absent": attendance.absent,
+            "unrecorded": attendance.unrecorded,
+            "attendance_rate": attendance.attendance_rate,
+        },
+        "suggestions": {
+            "total": suggestions.total,
+            "adopted": suggestions.adopted,
+            "partly_adopted": suggestions.partly_adopted,
+            "not_adopted": suggestions.not_adopted,
+            "awaiting": suggestions.awaiting,
+            "adoption_rate": suggestions.adoption_rate,
+        },
+        "quality": {
+            "scored_activities": quality.scored_activities,
+            "average_score": quality.average_score,
+        },
+        "supervision": {
+            "projects": sv.projects,
+            "reported_projects": sv.reported_projects,
+            "joint_parts": sv.joint_parts,
+            "joint_parts_submitted": sv.joint_parts_submitted,
+            "inspections": sv.inspections,
+            "problems": sv.problems,
+            "rectified": sv.rectified,
+            "in_progress": sv.in_progress,
+            "open": sv.open,
+            "not_rectified": sv.not_rectified,
+            "rectification_rate": sv.rectification_rate,
+        },
+    })
 }
 
 // ---- Names ----
@@ -1139,6 +2005,7 @@ fn supervision_json(p: &SupervisionProject) -> Value {
         "end_date": render::date(p.end_date.as_ref()),
         "state": SupervisionState::try_from(p.state).map(|s| s.as_str_name()).unwrap_or_default(),
         "report_summary": p.report_summary,
+        "report_publish_time": render::time_json(p.report_publish_time.as_ref()),
         "inspections": p.inspections.iter().map(|i| json!({
             "date": render::date(i.date.as_ref()),
             "place": i.place,
@@ -1171,6 +2038,16 @@ mod tests {
         assert_eq!(parse_feedback("部分采纳"), Ok(FeedbackResult::PartlyAdopted));
         assert_eq!(parse_supervision_state("closed"), Ok(SupervisionState::Closed));
         assert!(parse_topic_state("unspecified").is_err());
+    }
+
+    #[test]
+    fn invited_codes_split_on_commas_and_refuse_bad_ones() {
+        let flag = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(invited_codes(&flag(&["130500,130528", "130522"])).unwrap(), ["130500", "130528", "130522"]);
+        assert_eq!(invited_codes(&flag(&["130500，130528、130522"])).unwrap().len(), 3);
+        assert!(invited_codes(&flag(&["13052"])).unwrap_err().to_string().contains("not a division code"));
+        assert!(invited_codes(&flag(&["130528", "130528"])).unwrap_err().to_string().contains("twice"));
+        assert!(invited_codes(&flag(&[" , "])).is_err());
     }
 
     #[test]

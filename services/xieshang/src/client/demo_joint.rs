@@ -2,7 +2,8 @@
 //! 河北省政协 opens a project on groundwater overdraft, a pressing matter of
 //! the Hebei plain, and invites 邢台市政协 and its counties; each accepts,
 //! inspects its own area and submits its findings; the province writes and
-//! files the joint report (see `demo_year`).
+//! files the joint report and publishes it to the participants (see
+//! `demo_year`).
 //!
 //! Every step is taken only where it is missing, so a run stopped half-way
 //! is finished by the next one and a complete project is left alone.
@@ -84,7 +85,7 @@ pub(super) async fn load(logins: &mut Logins<'_>) -> Result<String> {
     let created = result?;
     Ok(format!(
         "三级联动监督 {YEAR}: 河北省政协 with 邢台市政协 and {} of its counties, each inspected and submitted; joint \
-         report with {} problems filed — {}",
+         report with {} problems filed and published to the participants — {}",
         PARTICIPANTS.len() - 1,
         PROBLEMS.len(),
         outcome(created)
@@ -119,7 +120,8 @@ async fn run(province: &mut Api, logins: &mut Logins<'_>) -> Result<bool> {
                 .context("opening the joint project")?
         }
     };
-    if project.state == pc::SupervisionState::Ongoing as i32 {
+    let reported_now = project.state == pc::SupervisionState::Ongoing as i32;
+    if reported_now {
         // Each part checks its own state, so a stopped run is finished here.
         for (code, place, findings, summary) in PARTICIPANTS {
             take_part(logins.get(code, ADMIN_USERNAME).await?, code, &project.id, place, findings, summary)
@@ -140,6 +142,15 @@ async fn run(province: &mut Api, logins: &mut Logins<'_>) -> Result<bool> {
         rpc!(province, SupervisionServiceClient, file_supervision_report, request)
             .await
             .context("filing the joint report")?;
+        changed = true;
+    }
+    // The last step: publish once, so every participant reads the report.
+    let reported = reported_now || project.state == pc::SupervisionState::Reported as i32;
+    if reported && project.report_publish_time.is_none() {
+        let request = pc::PublishJointReportRequest { project_id: project.id.clone() };
+        rpc!(province, SupervisionServiceClient, publish_joint_report, request)
+            .await
+            .context("publishing the joint report")?;
         changed = true;
     }
     Ok(changed)

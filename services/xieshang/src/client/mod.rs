@@ -13,7 +13,11 @@
 //! - `consultation topics list|show|submit|endorse|screen` (议题);
 //!   `consultation plan list|show|create|add-item|submit|approve|return|publish --year Y`;
 //!   `consultation activities list|show|feedback|rates`;
-//!   `consultation supervision list|show` (民主监督)
+//!   `consultation supervision list|show` (民主监督);
+//!   `consultation stats [--year Y]` (the year's consultation and supervision figures)
+//! - `supervision joint create|invite|list|status|show|respond|inspect|submit|report|publish`
+//!   (三级政协联动: the initiator opens, follows, reports and publishes; each
+//!   invited committee takes part and reads the published joint report)
 //!
 //! # Embedding in the binary
 //!

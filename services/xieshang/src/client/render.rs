@@ -66,6 +66,21 @@ fn timestamp(t: Option<&prost_types::Timestamp>) -> String {
     t.map(ToString::to_string).unwrap_or_default()
 }
 
+/// `2025-06-10 14:03` in China Standard Time (where offices work), or empty when unset.
+pub fn local_time(t: Option<&prost_types::Timestamp>) -> String {
+    let Some(t) = t else { return String::new() };
+    let cst = chrono::FixedOffset::east_opt(8 * 3600);
+    match (chrono::DateTime::from_timestamp(t.seconds, 0), cst) {
+        (Some(utc), Some(cst)) => utc.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string(),
+        _ => t.to_string(),
+    }
+}
+
+/// A timestamp as RFC 3339 text for JSON, or null when unset.
+pub fn time_json(t: Option<&prost_types::Timestamp>) -> Value {
+    timestamp_json(t)
+}
+
 /// `name (code)`.
 pub fn label(c: &Committee) -> String {
     format!("{} ({})", c.name, c.code)

@@ -1,7 +1,8 @@
 //! `xieshang stats …`: a committee's figures from the analytics service —
 //! rolled up the tree, broken down by child committee with a ranking and the
 //! change against the previous period, exported as .xlsx or CSV, summed up on
-//! one page, and drawn as SVG charts.
+//! one page, and drawn as SVG charts; and the members of one's own committee
+//! ranked by a member figure (`stats members`).
 //!
 //! Committees are named by division code and resolved with the tenants API.
 //! Tables go to `out`; progress (many calls for a province's breakdown) goes
@@ -16,10 +17,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Map, Value, json};
 use tonic::Code;
-use xieshang_analytics::domain::{METRICS, Period, RATES};
+use xieshang_analytics::domain::{MAX_TERM, MEMBER_METRICS, METRICS, Period, RATES};
 use xieshang_proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
 use xieshang_proto::analytics::v1::{
-    Breakdown, BreakdownRow, Figures, GetBreakdownRequest, GetFiguresRequest, GetTimeSeriesRequest, Rollup, TimeSeries,
+    Breakdown, BreakdownRow, Figures, GetBreakdownRequest, GetFiguresRequest, GetTimeSeriesRequest, MemberPlace,
+    RankMembersRequest, Rollup, TimeSeries,
 };
 use xieshang_proto::common::v1::CommitteeLevel;
 use xieshang_proto::tenants::v1::Committee;
@@ -47,13 +49,15 @@ pub struct StatsArgs {
 /// or satisfaction_rate.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum StatsCommand {
-    /// A committee's figures for a year, quarter or month, with the change
-    /// against the previous one; --by-child adds the ranking of the committees below
+    /// A committee's figures for a year, quarter, month or term (届), with the
+    /// change against the previous one; --by-child adds the ranking of the committees below
     Show(ShowArgs),
     /// A one-page summary of a committee's year, as Markdown (.md) or .xlsx
     Summary(SummaryArgs),
     /// An SVG chart: a figure's monthly series, or with --by-child the ranking of the committees below
     Chart(ChartArgs),
+    /// The members of your own committee ranked by a member figure (office staff)
+    Members(MembersArgs),
 }
 
 /// `xieshang stats show`.
@@ -71,10 +75,14 @@ pub struct ShowArgs {
     /// A month: YYYY-MM, or MM with --year
     #[arg(long, value_name = "YYYY-MM")]
     pub month: Option<String>,
+    /// A term (届) of the committee by number, e.g. 10 for 第十届 (instead of --year)
+    #[arg(long, value_name = "N", value_parser = parse_term, conflicts_with_all = ["year", "quarter", "month"])]
+    pub term: Option<u32>,
     /// own: the committee's own records; subtree: with every committee below it
     #[arg(long, value_parser = parse_rollup, default_value = "subtree")]
     pub rollup: Rollup,
-    /// Add the table of the committees below (cities, then each city's counties)
+    /// Add the table of the committees below (cities, then each city's counties;
+    /// for a term only the committees directly below, over this committee's term)
     #[arg(long)]
     pub by_child: bool,
     /// List every figure, also those with nothing in either period (exports always hold every figure)
@@ -86,6 +94,29 @@ pub struct ShowArgs {
     /// Also write the table(s) to an .xlsx or .csv file
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
+}
+
+/// `xieshang stats members`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MembersArgs {
+    /// The member figure to rank by, highest first
+    #[arg(long, value_name = "FIGURE", default_value = "performance_points", value_parser = parse_member_figure)]
+    pub metric: String,
+    /// The year, e.g. 2025 (may be left out with --month YYYY-MM)
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// A quarter of the year: 1-4
+    #[arg(long, value_parser = parse_quarter, conflicts_with = "month")]
+    pub quarter: Option<u32>,
+    /// A month: YYYY-MM, or MM with --year
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: Option<String>,
+    /// A term (届) of your committee by number, e.g. 10 (instead of --year)
+    #[arg(long, value_name = "N", value_parser = parse_term, conflicts_with_all = ["year", "quarter", "month"])]
+    pub term: Option<u32>,
+    /// List only the first N places
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
 }
 
 /// `xieshang stats summary`.
@@ -141,6 +172,12 @@ pub async fn run(args: StatsArgs, out: Out<'_>) -> Result<()> {
             chart_kind(&chart_args.out)?;
             let mut api = signed_in(&args.common).await?;
             chart(&mut api, chart_args, json, out).await
+        }
+        StatsCommand::Members(members_args) => {
+            let period =
+                period_of(members_args.year, members_args.quarter, members_args.month.as_deref(), members_args.term)?;
+            let mut api = signed_in(&args.common).await?;
+            members(&mut api, members_args, period, json, out).await
         }
     }
 }
@@ -216,6 +253,17 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("excellence_rate", "excellence rate", "优秀率"),
 ];
 
+/// English and Chinese names of the member figures not named in `LABELS`.
+const MEMBER_LABELS: &[(&str, &str, &str)] = &[
+    ("proposal_entries", "proposal entries", "提案记录"),
+    ("information_entries", "information entries", "社情民意信息记录"),
+    ("meeting_entries", "meeting entries", "参加会议记录"),
+    ("speech_entries", "speech entries", "发言记录"),
+    ("inspection_entries", "inspection and research entries", "视察调研记录"),
+    ("consultation_entries", "consultation entries", "协商活动记录"),
+    ("service_entries", "service entries", "联系服务群众记录"),
+];
+
 /// The figures shown for each committee in the by-child table.
 const CHILD_COLUMNS: &[&str] = &[
     "proposals_submitted",
@@ -245,7 +293,7 @@ const HEADLINE: &[&str] = &[
 
 /// "on-time reply rate 按期答复率".
 fn figure_label(name: &str) -> String {
-    match LABELS.iter().find(|(n, _, _)| *n == name) {
+    match LABELS.iter().chain(MEMBER_LABELS).find(|(n, _, _)| *n == name) {
         Some((_, en, zh)) => format!("{en} {zh}"),
         None => name.replace('_', " "),
     }
@@ -263,6 +311,24 @@ fn parse_figure(text: &str) -> Result<String, String> {
     }
     let rates: Vec<&str> = RATES.iter().map(|(r, _, _)| *r).collect();
     Err(format!("unknown figure `{text}`; use a count ({}) or a rate ({})", METRICS.join(", "), rates.join(", ")))
+}
+
+/// A member figure the analytics service ranks members by.
+fn parse_member_figure(text: &str) -> Result<String, String> {
+    let name = text.trim().to_ascii_lowercase().replace('-', "_");
+    if MEMBER_METRICS.contains(&name.as_str()) {
+        return Ok(name);
+    }
+    Err(format!("unknown member figure `{text}`; use one of {}", MEMBER_METRICS.join(", ")))
+}
+
+/// A term number: "10", or "第10届".
+fn parse_term(text: &str) -> Result<u32, String> {
+    let digits = text.trim().trim_start_matches('第').trim_end_matches('届').trim_start_matches(['T', 't']);
+    match digits.parse::<u32>() {
+        Ok(n @ 1..=MAX_TERM) => Ok(n),
+        _ => Err(format!("`{text}` is not a term number; use 1-{MAX_TERM}, e.g. --term 10 for 第十届")),
+    }
 }
 
 fn parse_quarter(text: &str) -> Result<u32, String> {
@@ -287,9 +353,20 @@ fn rollup_text(rollup: Rollup) -> &'static str {
     }
 }
 
-/// The period of `stats show`: "2025", "2025-Q3" or "2025-07".
+/// The period of `stats show`: "2025", "2025-Q3", "2025-07" or "T10".
 fn period(args: &ShowArgs) -> Result<Period> {
-    let text = match (&args.month, args.quarter, args.year) {
+    period_of(args.year, args.quarter, args.month.as_deref(), args.term)
+}
+
+/// A period from --year, --quarter, --month or --term.
+fn period_of(year: Option<i32>, quarter: Option<u32>, month: Option<&str>, term: Option<u32>) -> Result<Period> {
+    if let Some(n) = term {
+        if year.is_some() || quarter.is_some() || month.is_some() {
+            bail!("--term names a whole term; leave out --year, --quarter and --month");
+        }
+        return Ok(Period::Term(n));
+    }
+    let text = match (month, quarter, year) {
         (Some(month), _, year) => {
             let month = month.trim();
             match (month.split_once('-'), year) {
@@ -303,7 +380,7 @@ fn period(args: &ShowArgs) -> Result<Period> {
         }
         (None, Some(q), Some(year)) => format!("{year:04}-Q{q}"),
         (None, None, Some(year)) => format!("{year:04}"),
-        (None, _, None) => bail!("name the period with --year (and --quarter or --month)"),
+        (None, _, None) => bail!("name the period with --year (and --quarter or --month), or --term"),
     };
     Period::parse("period", &text).map_err(|_| anyhow!("`{text}` is not a year, a quarter or a month"))
 }
@@ -366,6 +443,9 @@ async fn target(api: &mut Api, code: Option<String>) -> Result<Committee> {
 /// A refused read of figures, as a sentence naming the committee.
 fn refused(err: ApiError, c: &Committee) -> anyhow::Error {
     match err.code {
+        Code::NotFound if err.to_string().contains("term") => {
+            anyhow!("{err} — {} has not opened that term (届)", label(c))
+        }
         Code::NotFound => anyhow!(
             "{err} — the figures of {} are not visible to you: a committee's office reads its own committee and those below it",
             label(c)
@@ -389,8 +469,13 @@ async fn get_breakdown(api: &mut Api, c: &Committee, period: &str, metric: &str)
 }
 
 async fn get_series(api: &mut Api, c: &Committee, metric: &str, year: i32, rollup: Rollup) -> Result<TimeSeries> {
-    let request =
-        GetTimeSeriesRequest { committee_id: c.id.clone(), metric: metric.to_owned(), year, rollup: rollup as i32 };
+    let request = GetTimeSeriesRequest {
+        committee_id: c.id.clone(),
+        metric: metric.to_owned(),
+        year,
+        rollup: rollup as i32,
+        period: String::new(),
+    };
     rpc!(api, AnalyticsServiceClient, get_time_series, request).await.map_err(|e| refused(e, c))
 }
 
@@ -434,7 +519,15 @@ async fn breakdown_pair(
     metric: &str,
 ) -> Result<(Breakdown, Vec<ChildRow>)> {
     let now = get_breakdown(api, c, period, metric).await?;
-    let before = get_breakdown(api, c, &now.previous_period, metric).await?;
+    let before = if now.previous_period.starts_with('T') {
+        // The term before the committee's first on the platform: nothing to compare with.
+        match get_breakdown(api, c, &now.previous_period, metric).await {
+            Ok(before) => before,
+            Err(_) => Breakdown { period: now.previous_period.clone(), ..Default::default() },
+        }
+    } else {
+        get_breakdown(api, c, &now.previous_period, metric).await?
+    };
     let rows = now
         .rows
         .iter()
@@ -462,7 +555,9 @@ async fn by_child(
 ) -> Result<(Breakdown, Vec<ChildRow>)> {
     progress.step(0, 1, &label(c));
     let (top, children) = breakdown_pair(api, c, period, metric).await?;
-    let nested = c.level == CommitteeLevel::Provincial as i32;
+    // A term is the province's own: its cities' terms are numbered otherwise,
+    // so the counties are not ranked within a city's term of that number.
+    let nested = c.level == CommitteeLevel::Provincial as i32 && !period.starts_with('T');
     let total = children.len();
     let mut rows = Vec::new();
     for (i, child) in children.into_iter().enumerate() {
@@ -653,7 +748,13 @@ async fn show(
 ) -> Result<()> {
     let c = target(api, args.committee).await?;
     let now = get_figures(api, &c, &period.to_string(), args.rollup).await?;
-    let before = get_figures(api, &c, &period.previous().to_string(), args.rollup).await?;
+    let previous = period.previous().to_string();
+    let before = match (period, get_figures(api, &c, &previous, args.rollup).await) {
+        (_, Ok(before)) => before,
+        // The term before the committee's first on the platform: nothing to compare with.
+        (Period::Term(_), Err(_)) => Figures { period: previous, ..Default::default() },
+        (_, Err(err)) => return Err(err),
+    };
     let every = all_figures();
     let mut sheets = vec![figures_sheet(&c, &every, &now, &before, args.rollup, "figures")];
     // On the terminal, figures with nothing in either period are left out unless --all.
@@ -707,6 +808,88 @@ async fn show(
     }
     if let Some(path) = &args.export {
         line(out, format!("\nWrote the table(s) to {}.", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Every page of the ranking of the caller's committee's members (at most `top` places).
+async fn rank_members(
+    api: &mut Api,
+    period: &str,
+    metric: &str,
+    top: Option<usize>,
+) -> Result<(Vec<MemberPlace>, i32)> {
+    let mut places: Vec<MemberPlace> = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let request = RankMembersRequest {
+            committee_id: String::new(),
+            period: period.to_owned(),
+            metric: metric.to_owned(),
+            page_size: 500,
+            page_token: page_token.clone(),
+        };
+        let page = rpc!(api, AnalyticsServiceClient, rank_members, request).await.map_err(|err| match err.code {
+            Code::PermissionDenied => anyhow!(
+                "{err} — member rankings are read by your committee's office (staff or admin) only; members see their group's ranking in `xieshang members` self-service"
+            ),
+            Code::NotFound if err.to_string().contains("term") => {
+                anyhow!("{err} — your committee has not opened that term (届)")
+            }
+            _ => err.into(),
+        })?;
+        places.extend(page.members);
+        if page.next_page_token.is_empty() || top.is_some_and(|n| places.len() >= n) {
+            if let Some(n) = top {
+                places.truncate(n);
+            }
+            return Ok((places, page.total_size));
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+async fn members(api: &mut Api, args: MembersArgs, period: Period, json: bool, out: Out<'_>) -> Result<()> {
+    let c = target(api, None).await?;
+    let period = period.to_string();
+    let (places, total) = rank_members(api, &period, &args.metric, args.top).await?;
+    if json {
+        return json_out(
+            out,
+            &json!({
+                "committee": committee_ref(&c),
+                "period": period,
+                "metric": args.metric,
+                "total": total,
+                "members": places.iter().map(|p| json!({
+                    "rank": p.rank,
+                    "member_id": p.member_id,
+                    "name": p.name,
+                    "value": p.value,
+                })).collect::<Vec<_>>(),
+            }),
+        );
+    }
+    let what = figure_label(&args.metric);
+    let table = Sheet {
+        name: "members".into(),
+        title: format!("Members of {} ranked by {what}, {period}", label(&c)),
+        header: vec!["rank 排名".into(), "member 委员".into(), what.clone()],
+        rows: places
+            .iter()
+            .map(|p| {
+                let name = if p.name.is_empty() {
+                    format!("(no longer on the roster) {}", p.member_id)
+                } else {
+                    p.name.clone()
+                };
+                vec![Cell::Count(f64::from(p.rank)), Cell::Text(name), Cell::Count(p.value as f64)]
+            })
+            .collect(),
+    };
+    write!(out, "{}", sheet::text(&[table]))?;
+    if places.len() < total as usize {
+        line(out, format!("({} of {total} members listed.)", places.len()))?;
     }
     Ok(())
 }
@@ -864,6 +1047,7 @@ mod tests {
             year,
             quarter,
             month: month.map(str::to_owned),
+            term: None,
             rollup: Rollup::Subtree,
             by_child: false,
             rank_by: "on_time_reply_rate".into(),
@@ -882,6 +1066,16 @@ mod tests {
         assert!(period(&show_args(None, None, None)).is_err());
         assert!(period(&show_args(None, None, Some("2023-13"))).is_err());
         assert_eq!(Period::Quarter(2023, 1).previous().to_string(), "2022-Q4");
+        let mut term = show_args(None, None, None);
+        term.term = Some(10);
+        assert_eq!(period(&term).unwrap().to_string(), "T10");
+        term.year = Some(2023);
+        assert!(period(&term).is_err());
+        assert_eq!(parse_term("第10届").unwrap(), 10);
+        assert_eq!(parse_term("14").unwrap(), 14);
+        assert!(parse_term("0").is_err() && parse_term("十").is_err() && parse_term("101").is_err());
+        assert_eq!(parse_member_figure("Performance-Points").unwrap(), "performance_points");
+        assert!(parse_member_figure("proposals_filed").unwrap_err().contains("performance_points"));
     }
 
     #[test]
@@ -902,8 +1096,8 @@ mod tests {
 
     #[test]
     fn every_metric_and_rate_has_a_chinese_label() {
-        for name in METRICS.iter().chain(RATES.iter().map(|(r, _, _)| r)) {
-            assert!(LABELS.iter().any(|(n, _, _)| n == name), "{name} has no label");
+        for name in METRICS.iter().chain(RATES.iter().map(|(r, _, _)| r)).chain(MEMBER_METRICS) {
+            assert!(LABELS.iter().chain(MEMBER_LABELS).any(|(n, _, _)| n == name), "{name} has no label");
         }
     }
 }
