@@ -26,6 +26,7 @@ mod m20261126_000002_event_dead_letters;
 mod m20261126_000003_topic_contact_sealed;
 mod m20261126_000004_analytics_terms_members;
 mod m20261126_000005_joint_report_published;
+mod m20261126_000006_rls_per_statement;
 pub mod rls;
 mod schema;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_topic_contact_sealed::Migration),
             Box::new(m20261126_000004_analytics_terms_members::Migration),
             Box::new(m20261126_000005_joint_report_published::Migration),
+            Box::new(m20261126_000006_rls_per_statement::Migration),
         ]
     }
 }

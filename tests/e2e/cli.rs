@@ -5,7 +5,8 @@ use clap::Parser;
 use xieshang::cli::{Cli, Command};
 use xieshang_tests::*;
 
-async fn xieshang(args: &[&str]) -> anyhow::Result<String> {
+/// Runs one client command in process, as `xieshang ARGS…` would; returns what it printed.
+pub(crate) async fn xieshang(args: &[&str]) -> anyhow::Result<String> {
     let cli = Cli::try_parse_from(std::iter::once("xieshang").chain(args.iter().copied()))?;
     let Command::Client(command) = cli.command else {
         panic!("not a client command: {args:?}");
@@ -68,12 +69,11 @@ async fn demo_then_tree_prints_the_hebei_committees() {
     let roster = staff.run(&["members", "list"]).await.unwrap();
     assert!(roster.contains("张建国") && roster.contains("45 members."), "{roster}");
     assert!(!roster.contains("3910528"), "phones are masked: {roster}");
-    let export = staff.dir.0.join("roster.xlsx");
-    let export = export.to_str().unwrap();
-    staff.run(&["members", "export", export, "--reveal"]).await.unwrap();
-    assert!(std::fs::read(export).unwrap().starts_with(b"PK"));
+    let export = staff.file("roster.xlsx");
+    staff.run(&["members", "export", &export, "--reveal"]).await.unwrap();
+    assert!(std::fs::read(&export).unwrap().starts_with(b"PK"));
     // Importing the same people again is refused row by row, and a dry run writes nothing.
-    let dry = staff.run(&["members", "import", export, "--dry-run"]).await.unwrap();
+    let dry = staff.run(&["members", "import", &export, "--dry-run"]).await.unwrap();
     assert!(dry.contains("第2行") && dry.contains("nothing was written"), "{dry}");
     let year = chrono::Utc::now().format("%Y").to_string();
     let stats = staff.run(&["proposals", "stats", "--year", &year]).await.unwrap();
@@ -88,24 +88,57 @@ async fn demo_then_tree_prints_the_hebei_committees() {
     app.stop().await;
 }
 
-/// One CLI user: a session file of its own.
-struct CliUser {
+/// One CLI user: a session file and a directory of its own.
+pub(crate) struct CliUser {
     common: Vec<String>,
     dir: TempDir,
 }
 
 impl CliUser {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         let dir = TempDir(std::env::temp_dir().join(format!("xieshang-cli-{}", uuid::Uuid::new_v4().simple())));
         std::fs::create_dir_all(&dir.0).unwrap();
         let session = dir.0.join("session.json").display().to_string();
         Self { common: vec!["--server".into(), format!("http://{}", app.addr), "--session-file".into(), session], dir }
     }
 
-    async fn run(&self, args: &[&str]) -> anyhow::Result<String> {
+    /// `username` of the committee `code`, signed in with the fixtures' [`PASSWORD`].
+    pub(crate) async fn signed_in(app: &TestApp, code: &str, username: &str) -> Self {
+        let user = Self::new(app);
+        user.run(&["login", "--committee", code, "--username", username, "--password", PASSWORD])
+            .await
+            .unwrap_or_else(|e| panic!("{username} of {code} signs in: {e:#}"));
+        user
+    }
+
+    /// A path in this user's own directory.
+    pub(crate) fn file(&self, name: &str) -> String {
+        self.dir.0.join(name).display().to_string()
+    }
+
+    pub(crate) async fn run(&self, args: &[&str]) -> anyhow::Result<String> {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(self.common.iter().map(String::as_str));
         xieshang(&all).await
+    }
+
+    pub(crate) async fn ok(&self, args: &[&str]) -> String {
+        self.run(args).await.unwrap_or_else(|e| panic!("{args:?}: {e:#}"))
+    }
+
+    pub(crate) async fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let text = self.ok(&all).await;
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} prints JSON: {e}\n{text}"))
+    }
+
+    /// The error sentence of a command that must fail.
+    pub(crate) async fn fails(&self, args: &[&str]) -> String {
+        match self.run(args).await {
+            Ok(out) => panic!("{args:?} should fail, printed:\n{out}"),
+            Err(e) => format!("{e:#}"),
+        }
     }
 }
 

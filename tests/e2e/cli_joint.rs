@@ -7,78 +7,26 @@
 //! `CarrySuggestion` (a suggestion is carried forward once) and
 //! `xieshang consultation stats`.
 
-use clap::Parser;
 use tonic::Code;
-use xieshang::cli::{Cli, Command};
 use xieshang_proto::common::v1::{CommitteeLevel, Date};
 use xieshang_proto::consultation::v1 as pc;
 use xieshang_proto::consultation::v1::supervision_service_client::SupervisionServiceClient;
 use xieshang_tests::*;
 
+use crate::cli::CliUser;
+
 use crate::membership::{create, ningjin, this_year};
 
-async fn xieshang(args: &[&str]) -> anyhow::Result<String> {
-    let cli = Cli::try_parse_from(std::iter::once("xieshang").chain(args.iter().copied()))?;
-    let Command::Client(command) = cli.command else {
-        panic!("not a client command: {args:?}");
-    };
-    let mut out = Vec::new();
-    xieshang::client::run(command, &mut out).await?;
-    Ok(String::from_utf8(out)?)
-}
-
 /// One committee's `admin` on the CLI, with a session file of its own.
-struct Office {
-    common: Vec<String>,
-    _dir: TempDir,
+async fn office(app: &TestApp, code: &str) -> CliUser {
+    CliUser::signed_in(app, code, "admin").await
 }
 
-impl Office {
-    async fn signed_in(app: &TestApp, code: &str) -> Self {
-        let dir = TempDir(std::env::temp_dir().join(format!("xieshang-joint-{}", uuid::Uuid::new_v4().simple())));
-        std::fs::create_dir_all(&dir.0).unwrap();
-        let session = dir.0.join("session.json").display().to_string();
-        let office = Self {
-            common: vec!["--server".into(), format!("http://{}", app.addr), "--session-file".into(), session],
-            _dir: dir,
-        };
-        office
-            .run(&["login", "--committee", code, "--username", "admin", "--password", PASSWORD])
-            .await
-            .unwrap_or_else(|e| panic!("the admin of {code} signs in: {e:#}"));
-        office
-    }
-
-    async fn run(&self, args: &[&str]) -> anyhow::Result<String> {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(self.common.iter().map(String::as_str));
-        xieshang(&all).await
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        self.run(args).await.unwrap_or_else(|e| panic!("{args:?}: {e:#}"))
-    }
-
-    async fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let text = self.ok(&all).await;
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} prints JSON: {e}\n{text}"))
-    }
-
-    async fn fails(&self, args: &[&str]) -> String {
-        match self.run(args).await {
-            Ok(out) => panic!("{args:?} should fail, printed:\n{out}"),
-            Err(e) => format!("{e:#}"),
-        }
-    }
-
-    /// The id of this committee's invitation to the project on `topic`.
-    async fn invitation(&self, topic: &str) -> String {
-        let list = self.json(&["supervision", "joint", "list"]).await;
-        let found = list["invitations"].as_array().unwrap().iter().find(|p| p["topic"] == topic);
-        found.unwrap_or_else(|| panic!("an invitation to {topic}: {list}"))["id"].as_str().unwrap().to_owned()
-    }
+/// The id of `office`'s invitation to the project on `topic`.
+async fn invitation(office: &CliUser, topic: &str) -> String {
+    let list = office.json(&["supervision", "joint", "list"]).await;
+    let found = list["invitations"].as_array().unwrap().iter().find(|p| p["topic"] == topic);
+    found.unwrap_or_else(|| panic!("an invitation to {topic}: {list}"))["id"].as_str().unwrap().to_owned()
 }
 
 /// The table row of `name` in `text`.
@@ -94,12 +42,9 @@ async fn a_joint_project_runs_through_the_cli_and_each_participant_state_shows()
     seed_tree(&app).await;
     let year = this_year();
     let (from, to) = (format!("{year}-04-01"), format!("{}-10-31", year + 1));
-    let province = Office::signed_in(&app, "130000").await;
-    let (xingtai, ningjin, lincheng) = (
-        Office::signed_in(&app, "130500").await,
-        Office::signed_in(&app, "130528").await,
-        Office::signed_in(&app, "130522").await,
-    );
+    let province = office(&app, "130000").await;
+    let (xingtai, ningjin, lincheng) =
+        (office(&app, "130500").await, office(&app, "130528").await, office(&app, "130522").await);
 
     // Opening: codes resolved to committees below the province, shown by name.
     let created = province
@@ -137,7 +82,7 @@ async fn a_joint_project_runs_through_the_cli_and_each_participant_state_shows()
     );
 
     // 宁晋县 accepts, inspects and submits.
-    let part = ningjin.invitation(TOPIC).await;
+    let part = invitation(&ningjin, TOPIC).await;
     let listed = ningjin.ok(&["supervision", "joint", "list"]).await;
     assert!(row(&listed, TOPIC).contains("河北省政协") && row(&listed, TOPIC).contains("待回复 invited"), "{listed}");
     let accepted = ningjin
@@ -174,7 +119,7 @@ async fn a_joint_project_runs_through_the_cli_and_each_participant_state_shows()
     assert!(submitted.contains("已提交 submitted"), "{submitted}");
 
     // 邢台市 accepts and inspects (the `consultation supervision` path), not yet submitted.
-    let city_part = xingtai.invitation(TOPIC).await;
+    let city_part = invitation(&xingtai, TOPIC).await;
     xingtai.ok(&["consultation", "supervision", "joint", "respond", &city_part, "--accept"]).await;
     xingtai
         .ok(&[
@@ -193,7 +138,7 @@ async fn a_joint_project_runs_through_the_cli_and_each_participant_state_shows()
         .await;
 
     // 临城县 declines: a reason is asked for before any call.
-    let county_part = lincheng.invitation(TOPIC).await;
+    let county_part = invitation(&lincheng, TOPIC).await;
     let no_reason = lincheng.fails(&["supervision", "joint", "respond", &county_part, "--decline"]).await;
     assert!(no_reason.contains("declining needs --note"), "{no_reason}");
     let both = lincheng.fails(&["supervision", "joint", "respond", &county_part, "--accept", "--decline"]).await;
@@ -360,7 +305,7 @@ async fn consultation_stats_prints_the_year_as_tables() {
         c.record_feedback(request).await.unwrap();
     }
 
-    let office = Office::signed_in(&app, "130528").await;
+    let office = office(&app, "130528").await;
     // The year defaults to this one.
     let text = office.ok(&["consultation", "stats"]).await;
     assert!(text.contains(&format!("{year}年 协商监督统计")), "{text}");
@@ -400,7 +345,7 @@ async fn a_participant_past_the_period_shows_as_overdue() {
     let app = spawn_app().await;
     seed_tree(&app).await;
     let last = this_year() - 1;
-    let city = Office::signed_in(&app, "130500").await;
+    let city = office(&app, "130500").await;
     let (from, to) = (format!("{last}-03-01"), format!("{last}-05-31"));
     let topic = "农村饮水安全联动监督";
     city.ok(&[
@@ -418,8 +363,8 @@ async fn a_participant_past_the_period_shows_as_overdue() {
     ])
     .await;
     let project = city.json(&["supervision", "joint", "list"]).await["initiated"][0]["id"].as_str().unwrap().to_owned();
-    let ningjin = Office::signed_in(&app, "130528").await;
-    let part = ningjin.invitation(topic).await;
+    let ningjin = office(&app, "130528").await;
+    let part = invitation(&ningjin, topic).await;
     ningjin.ok(&["supervision", "joint", "respond", &part, "--decline", "--note", "本县已单独开展"]).await;
 
     let status = city.ok(&["supervision", "joint", "status", &project]).await;
@@ -427,7 +372,7 @@ async fn a_participant_past_the_period_shows_as_overdue() {
     assert!(row(&status, "临城县政协").contains("待回复 invited"), "{status}");
     assert!(!row(&status, "宁晋县政协").contains("逾期"), "a declined part is never overdue: {status}");
     assert!(status.contains("逾期 1"), "{status}");
-    let listed = Office::signed_in(&app, "130522").await.ok(&["supervision", "joint", "list"]).await;
+    let listed = office(&app, "130522").await.ok(&["supervision", "joint", "list"]).await;
     assert!(row(&listed, topic).contains("逾期 overdue") && row(&listed, topic).contains("邢台市政协"), "{listed}");
     app.stop().await;
 }
@@ -448,7 +393,7 @@ async fn a_city_cannot_invite_a_county_of_another_city() {
         .await
         .unwrap()
         .into_inner();
-    let city = Office::signed_in(&app, "130500").await;
+    let city = office(&app, "130500").await;
     let create = |invite: &'static str| {
         [
             "supervision",

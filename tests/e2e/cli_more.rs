@@ -3,8 +3,6 @@
 //! `consultation topics|plan|activities|supervision` — tables, `--json`, flag
 //! checks made before any call, and the server's refusals as sentences.
 
-use clap::Parser;
-use xieshang::cli::{Cli, Command};
 use xieshang_proto::common::v1::{Date, Role};
 use xieshang_proto::consultation::v1 as pc;
 use xieshang_proto::consultation::v1::supervision_service_client::SupervisionServiceClient;
@@ -13,64 +11,9 @@ use xieshang_proto::membership::v1::studio_service_client::StudioServiceClient;
 use xieshang_proto::proposals::v1 as pp;
 use xieshang_tests::*;
 
+use crate::cli::CliUser;
+
 use crate::membership::{create, ningjin, this_year};
-
-async fn xieshang(args: &[&str]) -> anyhow::Result<String> {
-    let cli = Cli::try_parse_from(std::iter::once("xieshang").chain(args.iter().copied()))?;
-    let Command::Client(command) = cli.command else {
-        panic!("not a client command: {args:?}");
-    };
-    let mut out = Vec::new();
-    xieshang::client::run(command, &mut out).await?;
-    Ok(String::from_utf8(out)?)
-}
-
-/// One CLI user: a session file of its own, signed in to 宁晋县政协.
-struct CliUser {
-    common: Vec<String>,
-    _dir: TempDir,
-}
-
-impl CliUser {
-    async fn signed_in(app: &TestApp, username: &str) -> Self {
-        let dir = TempDir(std::env::temp_dir().join(format!("xieshang-cli-{}", uuid::Uuid::new_v4().simple())));
-        std::fs::create_dir_all(&dir.0).unwrap();
-        let session = dir.0.join("session.json").display().to_string();
-        let user = Self {
-            common: vec!["--server".into(), format!("http://{}", app.addr), "--session-file".into(), session],
-            _dir: dir,
-        };
-        user.run(&["login", "--committee", "130528", "--username", username, "--password", PASSWORD])
-            .await
-            .unwrap_or_else(|e| panic!("{username} signs in: {e:#}"));
-        user
-    }
-
-    async fn run(&self, args: &[&str]) -> anyhow::Result<String> {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(self.common.iter().map(String::as_str));
-        xieshang(&all).await
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        self.run(args).await.unwrap_or_else(|e| panic!("{args:?}: {e:#}"))
-    }
-
-    async fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let text = self.ok(&all).await;
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} prints JSON: {e}\n{text}"))
-    }
-
-    /// The error sentence of a command that must fail.
-    async fn fails(&self, args: &[&str]) -> String {
-        match self.run(args).await {
-            Ok(out) => panic!("{args:?} should fail, printed:\n{out}"),
-            Err(e) => format!("{e:#}"),
-        }
-    }
-}
 
 // ---- proposals search ----
 
@@ -128,7 +71,7 @@ async fn proposals_search_finds_the_saline_land_proposals_and_pages() {
         .await
         .unwrap();
 
-    let cli = CliUser::signed_in(&app, "liuyang").await;
+    let cli = CliUser::signed_in(&app, "130528", "liuyang").await;
     let found = cli.ok(&["proposals", "search", "盐碱地"]).await;
     assert!(found.contains("关于加快宁晋县盐碱地改良的建议"), "{found}");
     assert!(found.contains("关于推进耐盐作物示范种植的建议"), "{found}");
@@ -162,7 +105,7 @@ async fn proposals_search_finds_the_saline_land_proposals_and_pages() {
     assert_eq!(second["next_page_token"], "", "{second}");
 
     // A member finds only what they may see (their own), by the same words.
-    let proposer = CliUser::signed_in(&app, "wangjianjun").await;
+    let proposer = CliUser::signed_in(&app, "130528", "wangjianjun").await;
     let theirs = proposer.json(&["proposals", "search", "盐碱地"]).await;
     assert_eq!(theirs["hits"].as_array().unwrap().len(), 2, "{theirs}");
 
@@ -197,7 +140,7 @@ async fn projects_assessment_and_studios_by_cli() {
     let year_text = year.to_string();
 
     // 张建国 declares and advances his project through the CLI.
-    let member = CliUser::signed_in(&app, "zhangjianguo").await;
+    let member = CliUser::signed_in(&app, "130528", "zhangjianguo").await;
     let declared = member
         .json(&[
             "members",
@@ -236,7 +179,7 @@ async fn projects_assessment_and_studios_by_cli() {
     assert!(bad.contains("unknown value `done`") && bad.contains("回头看"), "{bad}");
 
     // Staff see every project, declare for a member named by name, and page.
-    let staff = CliUser::signed_in(&app, "liuyang").await;
+    let staff = CliUser::signed_in(&app, "130528", "liuyang").await;
     let for_li =
         staff.json(&["members", "projects", "declare", "--title", "县域养老服务体系建设", "--member", "李秀英"]).await;
     assert_eq!(for_li["member_name"], "李秀英");
@@ -248,7 +191,7 @@ async fn projects_assessment_and_studios_by_cli() {
     let paged = staff.ok(&["members", "projects", "list", "--page-size", "1"]).await;
     assert!(paged.contains("More: --page-token "), "{paged}");
     // 李秀英 does not see 张建国's project.
-    let li_cli = CliUser::signed_in(&app, "lixiuying").await;
+    let li_cli = CliUser::signed_in(&app, "130528", "lixiuying").await;
     let hidden = li_cli.fails(&["members", "projects", "show", &id]).await;
     assert!(hidden.contains("not found"), "{hidden}");
 
@@ -330,8 +273,8 @@ async fn consultation_topics_plan_activities_and_supervision_by_cli() {
     let mut zhang = n.member("张建国", "13052819700315123", "13831951234");
     zhang.user_id = n.zhang.user.id.clone();
     create(&mut roster, zhang).await.unwrap();
-    let staff = CliUser::signed_in(&app, "liuyang").await;
-    let member = CliUser::signed_in(&app, "zhangjianguo").await;
+    let staff = CliUser::signed_in(&app, "130528", "liuyang").await;
+    let member = CliUser::signed_in(&app, "130528", "zhangjianguo").await;
 
     // Topics: a member recommends, staff screen it in.
     let topic = member

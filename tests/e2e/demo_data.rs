@@ -6,8 +6,6 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use clap::Parser;
-use xieshang::cli::{Cli, Command};
 use xieshang::client::demo_year::{self, ADMIN_USERNAME, CODE, PROVINCE, STAFF, YEAR, figures, password};
 use xieshang_proto::consultation::v1 as pc;
 use xieshang_proto::consultation::v1::quality_service_client::QualityServiceClient;
@@ -18,15 +16,7 @@ use xieshang_proto::membership::v1::studio_service_client::StudioServiceClient;
 use xieshang_proto::proposals::v1 as pp;
 use xieshang_tests::*;
 
-async fn xieshang(args: &[&str]) -> anyhow::Result<String> {
-    let cli = Cli::try_parse_from(std::iter::once("xieshang").chain(args.iter().copied()))?;
-    let Command::Client(command) = cli.command else {
-        panic!("not a client command: {args:?}");
-    };
-    let mut out = Vec::new();
-    xieshang::client::run(command, &mut out).await?;
-    Ok(String::from_utf8(out)?)
-}
+use crate::cli::xieshang;
 
 #[tokio::test]
 async fn the_demo_loads_a_year_of_committee_work_once() {

@@ -7,9 +7,7 @@ use crate::analytics::{County, county};
 use std::io::Cursor;
 use std::str::FromStr;
 
-use clap::Parser;
 use tonic::metadata::MetadataValue;
-use xieshang::cli::{Cli, Command};
 use xieshang_membership::spreadsheet::calamine::{Data, Reader, Xlsx};
 use xieshang_proto::analytics::v1 as pa;
 use xieshang_proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
@@ -17,46 +15,7 @@ use xieshang_proto::common::v1::Date;
 use xieshang_proto::proposals::v1 as pp;
 use xieshang_tests::*;
 
-async fn xieshang(args: &[&str]) -> anyhow::Result<String> {
-    let cli = Cli::try_parse_from(std::iter::once("xieshang").chain(args.iter().copied()))?;
-    let Command::Client(command) = cli.command else {
-        panic!("not a client command: {args:?}");
-    };
-    let mut out = Vec::new();
-    xieshang::client::run(command, &mut out).await?;
-    Ok(String::from_utf8(out)?)
-}
-
-/// One CLI user: a session file and a directory of its own.
-struct CliUser {
-    common: Vec<String>,
-    dir: TempDir,
-}
-
-impl CliUser {
-    fn new(app: &TestApp) -> Self {
-        let dir = TempDir(std::env::temp_dir().join(format!("xieshang-stats-{}", uuid::Uuid::new_v4().simple())));
-        std::fs::create_dir_all(&dir.0).unwrap();
-        let session = dir.0.join("session.json").display().to_string();
-        Self { common: vec!["--server".into(), format!("http://{}", app.addr), "--session-file".into(), session], dir }
-    }
-
-    async fn signed_in(app: &TestApp, code: &str) -> Self {
-        let user = Self::new(app);
-        user.run(&["login", "--committee", code, "--username", "admin", "--password", PASSWORD]).await.unwrap();
-        user
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.dir.0.join(name).display().to_string()
-    }
-
-    async fn run(&self, args: &[&str]) -> anyhow::Result<String> {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(self.common.iter().map(String::as_str));
-        xieshang(&all).await
-    }
-}
+use crate::cli::{CliUser, xieshang};
 
 /// Today in China Standard Time: ("2026", "2026-11", 11).
 fn this_year_and_month() -> (String, String, usize) {
@@ -171,7 +130,7 @@ async fn stats_cli_tables_exports_summary_and_charts() {
     })
     .await;
 
-    let province = CliUser::signed_in(&app, "130000").await;
+    let province = CliUser::signed_in(&app, "130000", "admin").await;
 
     // The county's figures for the year: counts, rates with both labels, the change.
     let shown = province.run(&["stats", "show", "--committee", "130528", "--year", &year]).await.unwrap();
@@ -344,7 +303,7 @@ async fn stats_cli_tables_exports_summary_and_charts() {
     assert!(format!("{err:#}").contains("the chart must be an .svg file"), "{err:#}");
 
     // A county's office asking for the province: the server's NotFound, as a sentence.
-    let county_office = CliUser::signed_in(&app, "130528").await;
+    let county_office = CliUser::signed_in(&app, "130528", "admin").await;
     let own = county_office.run(&["stats", "show", "--year", &year]).await.unwrap();
     assert_eq!(row(&own, "proposals submitted 提交提案")[1], "3", "{own}");
     let err = county_office
@@ -418,7 +377,7 @@ async fn stats_cli_shows_a_term_and_ranks_the_members() {
             .unwrap();
     }
     let (year, _, _) = this_year_and_month();
-    let office = CliUser::signed_in(&app, "130528").await;
+    let office = CliUser::signed_in(&app, "130528", "admin").await;
     let ranked = async || office.run(&["stats", "members", "--metric", "performance_points", "--year", &year]).await;
     eventually("the entries are counted", async || {
         ranked().await.is_ok_and(|t| t.contains("李秀英") && t.contains("9"))
@@ -451,7 +410,7 @@ async fn stats_cli_shows_a_term_and_ranks_the_members() {
     assert!(format!("{err:#}").contains("has not opened that term"), "{err:#}");
 
     // The city's office reads 宁晋县's figures but ranks no member of it.
-    let city = CliUser::signed_in(&app, "130500").await;
+    let city = CliUser::signed_in(&app, "130500", "admin").await;
     let own = city.run(&["stats", "members", "--year", &year]).await.unwrap();
     assert!(!own.contains("李秀英") && !own.contains("张建国"), "{own}");
     app.stop().await;

@@ -321,6 +321,11 @@ async fn run(label: &str, url: &str, dir: &std::path::Path, a: &Args) {
         store.bench_import(&f.member, items).await.expect("import");
         left -= n;
     }
+    // What autovacuum does after a bulk load, so the searches below run
+    // with the plans of a database in use.
+    if db.connection().get_database_backend() == DbBackend::Postgres {
+        db.connection().execute_unprepared("VACUUM ANALYZE proposals").await.expect("analyze");
+    }
     println!(
         "[{label}] corpus: {} proposals ({} imported in {:.1} s, segmented and indexed)",
         a.proposals,
@@ -373,7 +378,11 @@ async fn main() {
         let name = format!("xs_bench_{}", Uuid::new_v4().simple());
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create bench database");
         run("postgres", &with_database(&server, &name), &dir, &a).await;
-        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+        if std::env::var_os("XIESHANG_BENCH_KEEP").is_some() {
+            println!("[postgres] kept the database {name}");
+        } else {
+            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
