@@ -351,23 +351,8 @@ async fn membership_events_feed_the_figures_of_the_county_and_its_city() {
     // 临城县政协 enrols one member.
     let lincheng_admin = app.login("130522", "admin", PASSWORD).await.unwrap();
     let mut lincheng = lincheng_admin.membership();
-    let mut reference = async |kind: pm::ReferenceKind, code: &str, name: &str| {
-        lincheng
-            .create_reference_item(pm::CreateReferenceItemRequest {
-                item: Some(pm::ReferenceItem {
-                    kind: kind as i32,
-                    code: code.into(),
-                    name: name.into(),
-                    ..Default::default()
-                }),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .id
-    };
-    let sector = reference(pm::ReferenceKind::Sector, "05", "农业界").await;
-    let committee = reference(pm::ReferenceKind::SpecialCommittee, "", "农业和农村委员会").await;
+    let sector = reference_item(&mut lincheng, pm::ReferenceKind::Sector, "05", "农业界").await;
+    let committee = reference_item(&mut lincheng, pm::ReferenceKind::SpecialCommittee, "", "农业和农村委员会").await;
     let (id17, phone) = identity(10);
     create(
         &mut lincheng,

@@ -13,7 +13,6 @@ use xieshang_proto::consultation::v1 as pc;
 use xieshang_proto::consultation::v1::consultation_service_client::ConsultationServiceClient;
 use xieshang_proto::events::v1::event::Payload;
 use xieshang_proto::membership::v1 as pm;
-use xieshang_proto::membership::v1::membership_service_client::MembershipServiceClient;
 use xieshang_tests::*;
 
 type Client = ConsultationServiceClient<Authed>;
@@ -57,22 +56,8 @@ async fn ningjin(app: &TestApp) -> Ningjin {
     let zhao = app.login("130528", "zhaomin", PASSWORD).await.unwrap();
 
     let mut m = staff.membership();
-    let item = async |m: &mut MembershipServiceClient<Authed>, kind: pm::ReferenceKind, code: &str, name: &str| {
-        m.create_reference_item(pm::CreateReferenceItemRequest {
-            item: Some(pm::ReferenceItem {
-                kind: kind as i32,
-                code: code.into(),
-                name: name.into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .id
-    };
-    let sector = item(&mut m, pm::ReferenceKind::Sector, "12", "经济界").await;
-    let special = item(&mut m, pm::ReferenceKind::SpecialCommittee, "", "经济委员会").await;
+    let sector = reference_item(&mut m, pm::ReferenceKind::Sector, "12", "经济界").await;
+    let special = reference_item(&mut m, pm::ReferenceKind::SpecialCommittee, "", "经济委员会").await;
     let mut member = async |name: &str, id17: &str, phone: &str, user_id: &str| {
         m.create_member(pm::CreateMemberRequest {
             member: Some(pm::Member {

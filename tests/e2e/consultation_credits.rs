@@ -15,7 +15,7 @@ use xieshang_proto::events::v1::{Event, SpeechRecorded, SupervisionInspectionRec
 use xieshang_proto::membership::v1 as pm;
 use xieshang_tests::*;
 
-use crate::membership::{Client, create, id_number, ningjin, this_year};
+use crate::membership::{create, id_number, ningjin, this_year};
 
 fn supervision(s: &Session) -> SupervisionServiceClient<Authed> {
     SupervisionServiceClient::with_interceptor(s.channel.clone(), s.bearer())
@@ -23,11 +23,6 @@ fn supervision(s: &Session) -> SupervisionServiceClient<Authed> {
 
 fn day(month: i32, day: i32) -> Option<Date> {
     Some(Date { year: this_year(), month, day })
-}
-
-async fn reference(c: &mut Client, kind: pm::ReferenceKind, code: &str, name: &str) -> String {
-    let item = pm::ReferenceItem { kind: kind as i32, code: code.into(), name: name.into(), ..Default::default() };
-    c.create_reference_item(pm::CreateReferenceItemRequest { item: Some(item) }).await.unwrap().into_inner().id
 }
 
 /// (kind, points, date) of a member's entries of the year, as `office`
@@ -109,15 +104,20 @@ async fn speeches_and_inspections_credit_each_member_once_at_the_committees_poin
         gender: pm::Gender::Female as i32,
         ethnicity: "汉族".into(),
         party: pm::PartyAffiliation::Js as i32,
-        sector_id: reference(&mut their_roster, pm::ReferenceKind::Sector, "10", "科技界").await,
+        sector_id: reference_item(&mut their_roster, pm::ReferenceKind::Sector, "10", "科技界").await,
         work_unit: "临城县农业农村局".into(),
         title: "高级农艺师".into(),
         phone: "13633190123".into(),
         id_number: id_number("13052219820414262"),
         term_number: 10,
         role: pm::MemberRole::Member as i32,
-        special_committee_id: reference(&mut their_roster, pm::ReferenceKind::SpecialCommittee, "", "农业农村委员会")
-            .await,
+        special_committee_id: reference_item(
+            &mut their_roster,
+            pm::ReferenceKind::SpecialCommittee,
+            "",
+            "农业农村委员会",
+        )
+        .await,
         ..Default::default()
     };
     let zhao = create(&mut their_roster, zhao).await.unwrap();

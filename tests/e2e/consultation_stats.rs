@@ -213,22 +213,8 @@ fn inspection(day: Option<Date>, place: &str, findings: &str) -> Option<pc::Supe
 /// 宁晋县政协's roster: four members (no accounts needed: staff sign them in).
 async fn roster(staff: &Session) -> Vec<String> {
     let mut m = staff.membership();
-    let mut reference = async |kind: pm::ReferenceKind, code: &str, name: &str| {
-        m.create_reference_item(pm::CreateReferenceItemRequest {
-            item: Some(pm::ReferenceItem {
-                kind: kind as i32,
-                code: code.into(),
-                name: name.into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .id
-    };
-    let sector = reference(pm::ReferenceKind::Sector, "12", "经济界").await;
-    let special = reference(pm::ReferenceKind::SpecialCommittee, "", "经济委员会").await;
+    let sector = reference_item(&mut m, pm::ReferenceKind::Sector, "12", "经济界").await;
+    let special = reference_item(&mut m, pm::ReferenceKind::SpecialCommittee, "", "经济委员会").await;
     let people = [
         ("张建国", "13052819720305123", "13831912345"),
         ("李秀英", "13052819800612234", "13931954321"),

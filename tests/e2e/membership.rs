@@ -53,16 +53,6 @@ pub(crate) struct Ningjin {
     pub(crate) station: String,
 }
 
-async fn item(c: &mut Client, kind: pm::ReferenceKind, code: &str, name: &str) -> String {
-    c.create_reference_item(pm::CreateReferenceItemRequest {
-        item: Some(pm::ReferenceItem { kind: kind as i32, code: code.into(), name: name.into(), ..Default::default() }),
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{name}: {e:?}"))
-    .into_inner()
-    .id
-}
-
 pub(crate) async fn ningjin(app: &TestApp) -> Ningjin {
     let tree = seed_tree(app).await;
     let admin = app.login("130528", "admin", PASSWORD).await.unwrap();
@@ -75,12 +65,12 @@ pub(crate) async fn ningjin(app: &TestApp) -> Ningjin {
     let li = app.login("130528", "lixiuying", PASSWORD).await.unwrap();
     let mut c = staff.membership();
     use pm::ReferenceKind as K;
-    let sector_cpc = item(&mut c, K::Sector, "01", "中共").await;
-    let sector_economy = item(&mut c, K::Sector, "12", "经济界").await;
-    let group_one = item(&mut c, K::ActivityGroup, "", "宁晋县第一活动小组").await;
-    let group_two = item(&mut c, K::ActivityGroup, "", "宁晋县第二活动小组").await;
-    let proposal_committee = item(&mut c, K::SpecialCommittee, "", "提案委员会").await;
-    let station = item(&mut c, K::LiaisonStation, "", "凤凰镇委员联络站").await;
+    let sector_cpc = reference_item(&mut c, K::Sector, "01", "中共").await;
+    let sector_economy = reference_item(&mut c, K::Sector, "12", "经济界").await;
+    let group_one = reference_item(&mut c, K::ActivityGroup, "", "宁晋县第一活动小组").await;
+    let group_two = reference_item(&mut c, K::ActivityGroup, "", "宁晋县第二活动小组").await;
+    let proposal_committee = reference_item(&mut c, K::SpecialCommittee, "", "提案委员会").await;
+    let station = reference_item(&mut c, K::LiaisonStation, "", "凤凰镇委员联络站").await;
     Ningjin {
         tree,
         admin,

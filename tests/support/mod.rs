@@ -226,6 +226,27 @@ impl Session {
     }
 }
 
+/// Creates a membership reference item (sector 界别, activity group, special
+/// committee, liaison station) and returns its id.
+pub async fn reference_item(
+    c: &mut MembershipServiceClient<Authed>,
+    kind: xieshang_proto::membership::v1::ReferenceKind,
+    code: &str,
+    name: &str,
+) -> String {
+    let item = xieshang_proto::membership::v1::ReferenceItem {
+        kind: kind as i32,
+        code: code.into(),
+        name: name.into(),
+        ..Default::default()
+    };
+    c.create_reference_item(xieshang_proto::membership::v1::CreateReferenceItemRequest { item: Some(item) })
+        .await
+        .unwrap_or_else(|e| panic!("reference item {name}: {e:?}"))
+        .into_inner()
+        .id
+}
+
 /// Records every event published on the bus, once per event id.
 #[derive(Default)]
 pub struct Recorder {

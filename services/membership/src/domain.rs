@@ -285,16 +285,8 @@ pub fn id_number(field: &'static str, value: &str) -> Result<(String, i32)> {
     Ok((value, birth.year()))
 }
 
-/// `138****5678`.
-pub fn mask_phone(phone: &str) -> String {
-    let chars: Vec<char> = phone.chars().collect();
-    if chars.len() < 8 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
-}
+/// `138****5678` — the platform's masking, one rule for every service.
+pub use xieshang_platform::pii::mask_phone;
 
 /// `130528********1234`.
 pub fn mask_id_number(id: &str) -> String {
