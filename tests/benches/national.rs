@@ -1061,6 +1061,7 @@ async fn generate(
                         member_id: member.to_string(),
                         attendance: name.into(),
                         date: Some(proto_date(date)),
+                        ..Default::default()
                     }),
                 );
                 outbox.push(conn, row).await;

@@ -662,19 +662,23 @@ async fn activity_runs_through_its_stages_with_a_meeting_and_sign_in() {
     assert_eq!(m.speeches.len(), 1);
     assert_eq!(m.speeches[0].kind, pc::SpeechKind::Oral as i32);
 
-    // 张建国 (linked to his account) gains a MEETINGS entry in his performance record.
+    // 张建国 (linked to his account) was present at the activity's meeting: his
+    // performance record gains a CONSULTATIONS entry (协商活动), not a MEETINGS one.
     let mut mine = n.zhang.membership();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let record = mine.get_my_record(pm::GetMyRecordRequest { year: 2026 }).await.unwrap().into_inner();
-        let meetings: Vec<_> = record.entries.iter().filter(|e| e.kind == pm::RecordKind::Meetings as i32).collect();
-        if !meetings.is_empty() {
-            assert_eq!(meetings.len(), 1);
-            assert!(meetings[0].evidence_ref.contains(&meeting.id));
-            assert_eq!(meetings[0].date, date(2026, 3, 18));
+        let of = |kind: pm::RecordKind| record.entries.iter().filter(|e| e.kind == kind as i32).collect::<Vec<_>>();
+        let consultations = of(pm::RecordKind::Consultations);
+        if !consultations.is_empty() {
+            assert_eq!(consultations.len(), 1);
+            assert!(consultations[0].evidence_ref.contains(&meeting.id));
+            assert!(consultations[0].evidence_ref.contains(&activity.id));
+            assert_eq!(consultations[0].date, date(2026, 3, 18));
+            assert!(of(pm::RecordKind::Meetings).is_empty(), "one credit for one presence");
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for the MEETINGS entry");
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for the CONSULTATIONS entry");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 

@@ -703,6 +703,7 @@ async fn a_filed_proposal_gives_one_proposals_entry_even_when_delivered_twice() 
             member_id: zhang.id.clone(),
             attendance: attendance.into(),
             date: Some(Date { year, month: 2, day: 20 }),
+            ..Default::default()
         })),
         ..Default::default()
     };

@@ -421,6 +421,7 @@ mod tests {
             member_id: member.to_string(),
             attendance: "absent".into(),
             date: Some(Date { year: 2026, month: 4, day: 20 }),
+            ..Default::default()
         }));
         let f = facts(&absent);
         assert_eq!(f.members.iter().map(|m| m.metric).collect::<Vec<_>>(), ["attendance_absent"]);

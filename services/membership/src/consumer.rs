@@ -4,7 +4,9 @@
 //!   the event's committee;
 //! - `InformationAdopted` → one INFORMATION entry per author linked to a
 //!   member of the origin committee;
-//! - `AttendanceRecorded` with attendance "present" → one MEETINGS entry;
+//! - `AttendanceRecorded` with attendance "present" → one MEETINGS entry, or
+//!   one CONSULTATIONS entry when the meeting is a consultation activity's
+//!   (协商活动: seed 002 counts taking part in one as its own kind);
 //! - `SpeechRecorded` → one SPEECHES entry for the member who spoke;
 //! - `SupervisionInspectionRecorded` → one INSPECTIONS entry per listed
 //!   member of the event's committee.
@@ -165,16 +167,27 @@ fn wanted(event: &Event) -> Option<Wanted> {
             description: "社情民意信息被采用".into(),
             evidence_ref: format!("information:{}", i.information_id),
         }),
-        Payload::AttendanceRecorded(a) if a.attendance == "present" => Some(Wanted {
-            event_type: "AttendanceRecorded",
-            committee: committee(&event.committee_id),
-            kind: RecordKind::Meetings,
-            users: Vec::new(),
-            members: uuids(std::slice::from_ref(&a.member_id)),
-            date: proto_date(a.date.as_ref()).unwrap_or_else(|| event_date(event)),
-            description: "参加会议".into(),
-            evidence_ref: format!("meeting:{}", a.meeting_id),
-        }),
+        Payload::AttendanceRecorded(a) if a.attendance == "present" => {
+            let (kind, description, evidence_ref) = if a.activity_id.is_empty() {
+                (RecordKind::Meetings, "参加会议", format!("meeting:{}", a.meeting_id))
+            } else {
+                (
+                    RecordKind::Consultations,
+                    "参加协商活动",
+                    format!("activity:{}/meeting:{}", a.activity_id, a.meeting_id),
+                )
+            };
+            Some(Wanted {
+                event_type: "AttendanceRecorded",
+                committee: committee(&event.committee_id),
+                kind,
+                users: Vec::new(),
+                members: uuids(std::slice::from_ref(&a.member_id)),
+                date: proto_date(a.date.as_ref()).unwrap_or_else(|| event_date(event)),
+                description: description.into(),
+                evidence_ref,
+            })
+        }
         Payload::SpeechRecorded(sp) => Some(Wanted {
             event_type: "SpeechRecorded",
             committee: committee(&event.committee_id),
@@ -299,6 +312,28 @@ mod tests {
         assert_eq!(proto_date(day(2026, -1, 3).as_ref()), None);
         assert_eq!(proto_date(None), None);
         assert_eq!(speech_description("SOMETHING_NEW"), "会议发言");
+    }
+
+    #[test]
+    fn presence_at_an_activity_meeting_is_a_consultation_credit() {
+        let (meeting, activity) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
+        let present = |activity_id: &str| {
+            event(
+                Uuid::now_v7(),
+                Payload::AttendanceRecorded(AttendanceRecorded {
+                    meeting_id: meeting.clone(),
+                    member_id: Uuid::now_v7().to_string(),
+                    attendance: "present".into(),
+                    activity_id: activity_id.into(),
+                    ..Default::default()
+                }),
+            )
+        };
+        let plenary = wanted(&present("")).expect("a meeting credit");
+        assert_eq!((plenary.kind, plenary.description.as_str()), (RecordKind::Meetings, "参加会议"));
+        let consultation = wanted(&present(&activity)).expect("a consultation credit");
+        assert_eq!((consultation.kind, consultation.description.as_str()), (RecordKind::Consultations, "参加协商活动"));
+        assert_eq!(consultation.evidence_ref, format!("activity:{activity}/meeting:{meeting}"));
     }
 
     #[test]

@@ -273,6 +273,7 @@ impl Store {
                     member_id: e.member_id.to_string(),
                     attendance: e.attendance.event_value().into(),
                     date: Some(date_to_proto(row.date)),
+                    activity_id: row.activity_id.map(|a| a.to_string()).unwrap_or_default(),
                 });
                 if let Some(o) = &event_origin {
                     tx.emit(o, payload).await?;
