@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use xieshang_membership::roster_file::HEADERS;
 use xieshang_proto::analytics::v1 as pa;
 use xieshang_proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
 use xieshang_proto::common::v1::{Date, Role};
@@ -54,24 +55,6 @@ fn date(month: i32, day: i32) -> Option<Date> {
 fn identity(i: u32) -> (String, String) {
     (format!("1305281975{:02}12{:03}", i % 12 + 1, i), format!("1393190{i:04}"))
 }
-
-const HEADERS: [&str; 15] = [
-    "姓名",
-    "性别",
-    "民族",
-    "出生年份",
-    "党派",
-    "界别",
-    "工作单位及职务",
-    "手机号",
-    "身份证号",
-    "届次",
-    "职务",
-    "常委",
-    "活动小组",
-    "专委会",
-    "联络站",
-];
 
 /// A roster file (CSV, UTF-8 with BOM) of members of 经济界 (by code), 第二活动小组.
 fn roster_csv(members: &[(&str, u32)]) -> Vec<u8> {

@@ -686,18 +686,28 @@ impl Store {
         })
     }
 
-    /// Every counter row, ordered (for comparisons and repair checks).
-    pub async fn counters(&self) -> Result<Vec<Counter>> {
+    /// Every row of `table` (its `columns`) as `T`, ordered — for comparisons
+    /// and repair checks, never on a request path.
+    async fn all_rows<T: Ord>(
+        &self,
+        table: &'static str,
+        columns: &[&'static str],
+        row_to: impl Fn(&sea_orm::QueryResult) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let tx = self.db.begin(Scope::System).await?;
-        let select = Query::select()
-            .columns(["committee_id", "rollup", "period", "metric", "value", "committee_path"])
-            .from("analytics_counters")
-            .to_owned();
+        let select = Query::select().columns(columns.iter().copied()).from(table).to_owned();
         let rows = tx.query_all(&select).await?;
         tx.commit().await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(Counter {
+        let mut out = rows.iter().map(row_to).collect::<Result<Vec<T>>>()?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every counter row, ordered (for comparisons and repair checks).
+    pub async fn counters(&self) -> Result<Vec<Counter>> {
+        let columns = ["committee_id", "rollup", "period", "metric", "value", "committee_path"];
+        self.all_rows("analytics_counters", &columns, |row| {
+            Ok(Counter {
                 committee_id: row.try_get("", "committee_id")?,
                 rollup: Rollup::from_i16(row.try_get("", "rollup")?)
                     .ok_or_else(|| AnalyticsError::Corrupt("analytics_counters.rollup".into()))?,
@@ -705,55 +715,38 @@ impl Store {
                 metric: row.try_get("", "metric")?,
                 value: row.try_get("", "value")?,
                 committee_path: row.try_get("", "committee_path")?,
-            });
-        }
-        out.sort();
-        Ok(out)
+            })
+        })
+        .await
     }
 
     /// Every member counter row, ordered (for comparisons and repair checks).
     pub async fn member_counters(&self) -> Result<Vec<MemberCounter>> {
-        let tx = self.db.begin(Scope::System).await?;
-        let select = Query::select()
-            .columns(["committee_id", "period", "metric", "member_id", "value"])
-            .from("analytics_member_counters")
-            .to_owned();
-        let rows = tx.query_all(&select).await?;
-        tx.commit().await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(MemberCounter {
+        let columns = ["committee_id", "period", "metric", "member_id", "value"];
+        self.all_rows("analytics_member_counters", &columns, |row| {
+            Ok(MemberCounter {
                 committee_id: row.try_get("", "committee_id")?,
                 period: row.try_get("", "period")?,
                 metric: row.try_get("", "metric")?,
                 member_id: row.try_get("", "member_id")?,
                 value: row.try_get("", "value")?,
-            });
-        }
-        out.sort();
-        Ok(out)
+            })
+        })
+        .await
     }
 
     /// Every recorded term, ordered.
     pub async fn terms(&self) -> Result<Vec<TermRow>> {
-        let tx = self.db.begin(Scope::System).await?;
-        let select = Query::select()
-            .columns(["committee_id", "number", "term_id", "start_date"])
-            .from("analytics_terms")
-            .to_owned();
-        let rows = tx.query_all(&select).await?;
-        tx.commit().await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(TermRow {
+        let columns = ["committee_id", "number", "term_id", "start_date"];
+        self.all_rows("analytics_terms", &columns, |row| {
+            Ok(TermRow {
                 committee_id: row.try_get("", "committee_id")?,
                 number: row.try_get("", "number")?,
                 term_id: row.try_get("", "term_id")?,
                 start_date: row.try_get("", "start_date")?,
-            });
-        }
-        out.sort();
-        Ok(out)
+            })
+        })
+        .await
     }
 
     /// Recomputes every counter from the retained event log (the outbox, in
